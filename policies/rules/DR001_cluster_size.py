@@ -1,0 +1,26 @@
+"""DR001: cluster size."""
+
+from collections.abc import Iterator
+
+from drkit.policy import Finding, RuleContext, rule
+
+
+@rule(
+    id="DR001",
+    name="Ensure every cluster has an odd number of members, at least 3 (5 for critical)",
+    category="availability",
+    severity="high",
+    remediation="Set registry.members (or the region's members) to an odd number at or above the tier's minimum.",
+)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    """An even member count adds a machine without adding a tolerated failure (4 members survive one loss,
+    like 3), and fewer than 3 members survive none. The tier preset's minMembers sets the floor: 3, or 5
+    for critical so that two members can fail at once."""
+    for region in ctx.spec.regions:
+        problems = []
+        if region.members % 2 == 0:
+            problems.append(f"{region.members} is even: it tolerates no more failures than {region.members - 1}")
+        if region.members < ctx.tier.min_members:
+            problems.append(f"tier {ctx.tier.name} needs at least {ctx.tier.min_members}, got {region.members}")
+        if problems:
+            yield Finding(f"region {region.name}: " + "; ".join(problems), region.members_path)

@@ -1,0 +1,17 @@
+"""The drkit command line: one module per subcommand."""
+
+from __future__ import annotations
+
+import click
+
+from drkit import __version__
+from drkit.cli.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="drkit")
+def main() -> None:
+    """Declarative disaster recovery for service registries (etcd)."""
+
+
+main.add_command(validate)

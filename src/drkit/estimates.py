@@ -1,0 +1,170 @@
+"""What RTO and RPO a spec can really reach, per disruption type, estimated from the spec alone.
+
+Each estimate follows the recovery path drkit would take and says so in its basis, so a reader can check
+the arithmetic. None means there is no recovery path at all (nothing to fail over to or restore from).
+The drills (drkit drill) measure the same figures on the local lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drkit.spec import cron
+from drkit.spec.model import Disruption, Spec
+from drkit.spec.units import format_duration as fmt
+
+# Fetch, verify (sha256 + snapshot status) and `etcdutl snapshot restore` together, for the largest
+# database the quota allows. Conservative for gp3 volumes and S3 in-region reads.
+RESTORE_THROUGHPUT_BYTES_PER_SECOND = 50 * 1024 * 1024
+# Start the restored members and wait until every one reports healthy.
+RESTORED_CLUSTER_START_SECONDS = 30.0
+# S3 Replication Time Control replicates 99.99% of objects within 15 minutes; without it AWS gives no
+# bound, and drkit assumes the same 15 minutes (the docs say so).
+S3_REPLICA_DELAY_SECONDS = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    rto: float | None
+    rpo: float | None
+    rto_basis: str
+    rpo_basis: str
+
+
+def estimate_all(spec: Spec) -> dict[Disruption, Estimate]:
+    return {
+        "member": _member(spec),
+        "az": _az(spec),
+        "region": _region(spec),
+        "data": _data(spec),
+    }
+
+
+def _election(spec: Spec) -> tuple[float, str]:
+    registry = spec.registry
+    seconds = 2 * registry.election_timeout + registry.heartbeat_interval
+    basis = (
+        f"leader election: 2 x electionTimeout {fmt(registry.election_timeout)}"
+        f" + heartbeat {fmt(registry.heartbeat_interval)}"
+    )
+    return seconds, basis
+
+
+def _backup_interval(spec: Spec) -> float | None:
+    return cron.longest_gap_seconds(spec.backups.schedule) if spec.backups else None
+
+
+def _restore_seconds(spec: Spec) -> tuple[float, str]:
+    transfer = spec.registry.quota_backend_bytes / RESTORE_THROUGHPUT_BYTES_PER_SECOND
+    seconds = spec.recovery.operator_response + transfer + RESTORED_CLUSTER_START_SECONDS
+    basis = (
+        f"restore: operator {fmt(spec.recovery.operator_response)} + fetch/verify/restore of up to"
+        f" {spec.registry.quota_backend_bytes // 1024**2}MiB {fmt(transfer)}"
+        f" + start {fmt(RESTORED_CLUSTER_START_SECONDS)}"
+    )
+    return seconds, basis
+
+
+def _offsite_backup_rpo(spec: Spec) -> tuple[float | None, str]:
+    """RPO from the freshest backup copy that lives outside the primary region."""
+    interval = _backup_interval(spec)
+    if spec.backups is None or interval is None:
+        return None, "no backups"
+    primary = spec.primary.name
+    best: tuple[float, str] | None = None
+    for target in spec.backups.targets:
+        if target.region != primary:
+            candidate = (interval, f"backup every {fmt(interval)} to {target.type} in {target.region}")
+        elif target.replica_region and target.replica_region != primary:
+            candidate = (
+                interval + S3_REPLICA_DELAY_SECONDS,
+                f"backup every {fmt(interval)} + S3 replica delay {fmt(S3_REPLICA_DELAY_SECONDS)}"
+                f" to {target.replica_region}",
+            )
+        else:
+            continue
+        if best is None or candidate[0] < best[0]:
+            best = candidate
+    return best if best else (None, "no backup copy outside the primary region")
+
+
+def _data(spec: Spec) -> Estimate:
+    interval = _backup_interval(spec)
+    if interval is None:
+        return Estimate(None, None, "no backups to restore from", "no backups")
+    rto, rto_basis = _restore_seconds(spec)
+    return Estimate(rto, interval, rto_basis, f"backup every {fmt(interval)} (longest gap of the schedule)")
+
+
+def _detection(spec: Spec) -> tuple[float, str]:
+    endpoint = spec.global_endpoint
+    if endpoint is None:
+        return spec.recovery.operator_response, f"no global endpoint: operator {fmt(spec.recovery.operator_response)}"
+    check = endpoint.health_check
+    seconds = check.interval * check.failure_threshold
+    basis = f"health check {fmt(check.interval)} x {check.failure_threshold}"
+    if endpoint.type == "route53-failover":
+        seconds += endpoint.ttl
+        basis += f" + DNS TTL {fmt(endpoint.ttl)}"
+    return seconds, basis
+
+
+def _region(spec: Spec) -> Estimate:
+    if not spec.standbys:
+        rpo, rpo_basis = _offsite_backup_rpo(spec)
+        if rpo is None:
+            return Estimate(None, None, "no standby region and no backup outside the primary", rpo_basis)
+        restore, restore_basis = _restore_seconds(spec)
+        rebuild = spec.recovery.rebuild_time
+        return Estimate(
+            rebuild + restore, rpo, f"no standby: rebuild {fmt(rebuild)} + {restore_basis}", rpo_basis
+        )
+    detection, basis = _detection(spec)
+    rto = detection + spec.recovery.promotion_time
+    basis += f" + promotion {fmt(spec.recovery.promotion_time)}"
+    if spec.recovery.promotion == "manual" and spec.global_endpoint is not None:
+        rto += spec.recovery.operator_response
+        basis += f" + manual decision {fmt(spec.recovery.operator_response)}"
+    replication = spec.replication
+    if replication.mode == "mirror":
+        if replication.mirrors_everything:
+            return Estimate(rto, replication.max_lag, basis, f"mirror max lag {fmt(replication.max_lag)}")
+        backup_rpo, backup_basis = _offsite_backup_rpo(spec)
+        rpo = None if backup_rpo is None else max(replication.max_lag, backup_rpo)
+        return Estimate(rto, rpo, basis, f"keys outside the mirrored prefixes: {backup_basis}")
+    # No mirror: the standby must first be loaded from the latest off-region backup.
+    rpo, rpo_basis = _offsite_backup_rpo(spec)
+    if rpo is None:
+        return Estimate(None, None, "standby has no mirror and no off-region backup to load", rpo_basis)
+    restore, restore_basis = _restore_seconds(spec)
+    return Estimate(rto + restore, rpo, f"{basis} + load standby: {restore_basis}", rpo_basis)
+
+
+def _quorum_lost(spec: Spec, why: str) -> Estimate:
+    """The primary cluster lost quorum but the region lives: fail over if there is a standby, else restore."""
+    fallback = _region(spec) if spec.standbys else _data(spec)
+    return Estimate(
+        fallback.rto, fallback.rpo, f"{why}: {fallback.rto_basis}", f"{why}: {fallback.rpo_basis}"
+    )
+
+
+def _az(spec: Spec) -> Estimate:
+    primary = spec.primary
+    if primary.availability_zones == 1:
+        region = _region(spec)
+        why = "one AZ holds the whole region"
+        return Estimate(region.rto, region.rpo, f"{why}: {region.rto_basis}", f"{why}: {region.rpo_basis}")
+    if not primary.survives_az_loss:
+        return _quorum_lost(
+            spec, f"losing an AZ takes {primary.largest_az_share} of {primary.members} members and quorum"
+        )
+    rto, basis = _election(spec)
+    return Estimate(rto, 0.0, basis, "quorum keeps every committed write")
+
+
+def _member(spec: Spec) -> Estimate:
+    primary = spec.primary
+    if primary.members - 1 < primary.quorum:
+        return _quorum_lost(spec, f"{primary.members} member(s) lose quorum with one down")
+    rto, basis = _election(spec)
+    return Estimate(rto, 0.0, basis, "quorum keeps every committed write")

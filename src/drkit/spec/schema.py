@@ -1,0 +1,207 @@
+"""Check YAML data against a JSON Schema and explain every failure in words, at its place in the file.
+
+Used for the DR spec (policies/schema/dr-spec.schema.json) and for drkit's own policy files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from drkit.errors import InputError, KeyPath, Location
+from drkit.spec import cron
+from drkit.suggest import did_you_mean
+
+_FORMATS = FormatChecker(formats=["date"])
+
+
+@_FORMATS.checks("cron", raises=ValueError)
+def _is_cron(value: object) -> bool:
+    return not isinstance(value, str) or cron.is_valid(value)
+
+
+_FORMAT_EXPECTED = {
+    "cron": "a five-field cron schedule like '*/15 * * * *' (minute hour day-of-month month day-of-week)",
+    "date": "a date like 2027-06-30",
+}
+_JSON_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+Locate = Callable[..., Location]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The data being checked: how to find a key path in its file, and how to name that path."""
+
+    locate: Locate
+    prefix: KeyPath
+
+
+class SchemaChecker:
+    """A JSON Schema (draft 2020-12), compiled once and reused for every file."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self.validator = Draft202012Validator(schema, format_checker=_FORMATS)
+
+    @classmethod
+    def from_file(cls, path: Path) -> SchemaChecker:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    def errors(self, instance: Any, locate: Locate, prefix: KeyPath = ()) -> list[InputError]:
+        """Every violation, located with `locate(path, prefer_key=...)` and named with `prefix` in front."""
+        target = _Target(locate, prefix)
+        found = [error for raw in self.validator.iter_errors(instance) for error in self._explain(raw, target)]
+        found.sort(key=lambda error: (error.location.line, error.location.column))
+        return found
+
+    def _explain(self, error: ValidationError, target: _Target) -> Iterator[InputError]:
+        path: KeyPath = tuple(error.absolute_path)
+        kind = str(error.validator)
+        explain = self._explainers.get(kind)
+        if explain is not None:
+            yield from explain(error, path, target)
+            return
+        yield self._error(target, path, error.message)
+
+    def _error(self, target: _Target, path: KeyPath, message: str, hint: str = "", *, key: bool = False) -> InputError:
+        return InputError(target.locate(path, prefer_key=key), message, (*target.prefix, *path), hint)
+
+    @cached_property
+    def _explainers(self) -> dict[str, Callable[[ValidationError, KeyPath, StackFile], Iterator[InputError]]]:
+        return {
+            "additionalProperties": self._unknown_keys,
+            "required": self._missing_key,
+            "type": self._wrong_type,
+            "enum": self._not_one_of,
+            "const": self._not_one_of,
+            "pattern": self._bad_shape,
+            "format": self._bad_shape,
+            "minimum": self._out_of_range,
+            "maximum": self._out_of_range,
+            "minItems": self._too_few,
+            "minLength": self._too_few,
+            "uniqueItems": self._duplicates,
+            "contains": self._contains,
+            "minContains": self._contains,
+            "maxContains": self._contains,
+        }
+
+    def _unknown_keys(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        for key in instance:
+            if key in allowed:
+                continue
+            hint = did_you_mean(key, allowed) or f"allowed here: {', '.join(allowed)}"
+            yield self._error(target, (*path, key), f"unknown key '{key}'", hint, key=True)
+
+    def _missing_key(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        for key in error.validator_value:
+            if key not in instance:
+                near = did_you_mean(key, [present for present in instance if isinstance(present, str)])
+                yield self._error(target, path, f"missing required key '{key}'", near.replace("did you mean", "is it"))
+
+    def _wrong_type(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        wanted = error.validator_value
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        expected = " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
+        hint = ""
+        if "string" in names and isinstance(error.instance, int | float) and not isinstance(error.instance, bool):
+            hint = f'quote it: "{error.instance}"'
+        elif "integer" in names and isinstance(error.instance, str) and error.instance.strip().isdigit():
+            hint = f"write it without quotes: {error.instance.strip()}"
+        yield self._error(target, path, f"expected {expected}, got {_describe(error.instance)}", hint)
+
+    def _not_one_of(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        choices = [error.validator_value] if error.validator == "const" else list(error.validator_value)
+        shown = ", ".join(repr(choice) for choice in choices)
+        hint = did_you_mean(error.instance, [str(c) for c in choices]) if isinstance(error.instance, str) else ""
+        yield self._error(target, path, f"expected one of {shown}, got {_describe(error.instance)}", hint)
+
+    def _bad_shape(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
+        if expected is None and error.validator == "format":
+            expected = _FORMAT_EXPECTED.get(str(error.validator_value))
+        yield self._error(target, path, f"expected {expected or error.message}, got {_describe(error.instance)}")
+
+    def _out_of_range(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        bound = "at least" if error.validator == "minimum" else "at most"
+        yield self._error(target, path, f"expected {bound} {error.validator_value}, got {error.instance}")
+
+    def _too_few(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        what = "item" if error.validator == "minItems" else "character"
+        count = error.validator_value
+        yield self._error(target, path, f"expected at least {count} {what}{'s' if count != 1 else ''}, got fewer")
+
+    def _duplicates(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        yield self._error(target, path, "expected every item to be different, found a repeated one")
+
+    def _contains(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        expected = error.schema.get("x-expected", error.message) if isinstance(error.schema, dict) else error.message
+        yield self._error(target, path, f"expected {expected}")
+
+    def with_defaults(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a valid spec with every default of the schema filled in (the schema is the one source)."""
+        filled = copy.deepcopy(spec)
+        self._fill(self.schema, filled)
+        return filled
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # The spec schema only refers to its own $defs, so a local lookup is all resolution needs.
+        while "$ref" in schema:
+            name = schema["$ref"].removeprefix("#/$defs/")
+            schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **self.schema["$defs"][name]}
+        return schema
+
+    def _fill(self, schema: dict[str, Any], instance: Any) -> None:
+        schema = self._resolve(schema)
+        if isinstance(instance, dict):
+            for key, subschema in schema.get("properties", {}).items():
+                subschema = self._resolve(subschema)
+                if key not in instance and "default" in subschema:
+                    instance[key] = copy.deepcopy(subschema["default"])
+                if key in instance:
+                    self._fill(subschema, instance[key])
+            for branch in schema.get("allOf", []):
+                if "if" not in branch or self.validator.evolve(schema=branch["if"]).is_valid(instance):
+                    self._fill(branch.get("then", branch), instance)
+        elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+            for item in instance:
+                self._fill(schema["items"], item)
+

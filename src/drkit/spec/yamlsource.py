@@ -1,0 +1,125 @@
+"""Parse YAML into plain data while remembering where every key and value was written.
+
+PyYAML's composer gives a node tree with source marks; this module turns it into plain dicts, lists and
+scalars plus an index from key path to line and column, so any later check (schema or rule) can point at
+the exact place in the user's file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from drkit.errors import InputError, InputErrors, KeyPath, Location
+
+try:  # libyaml is much faster; the pure-Python loader gives identical nodes.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - wheels ship libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass
+class LocatedDocument:
+    """Plain data from a YAML file, with the location of every value and every mapping key."""
+
+    file: str
+    data: Any
+    value_locations: dict[KeyPath, Location] = field(default_factory=dict)
+    key_locations: dict[KeyPath, Location] = field(default_factory=dict)
+
+    def locate(self, path: KeyPath, *, prefer_key: bool = False) -> Location:
+        """Where `path` was written; falls back to the nearest ancestor that exists in the file."""
+        probe = tuple(path)
+        while True:
+            if prefer_key and probe in self.key_locations:
+                return self.key_locations[probe]
+            if probe in self.value_locations:
+                return self.value_locations[probe]
+            if probe in self.key_locations:
+                return self.key_locations[probe]
+            if not probe:
+                return Location(self.file, 1, 1)
+            probe = probe[:-1]
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.document = LocatedDocument(file=file, data=None)
+        self.errors: list[InputError] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def _location(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.document.file, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.document.value_locations[path] = self._location(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                # Pulumi config and the spec only have string keys: `3: x` or `? [a]: b` is a slip.
+                self.errors.append(
+                    InputError(self._location(key_node), f"keys must be strings, got {key!r}", path)
+                )
+                continue
+            key_path = (*path, key)
+            if key in result:
+                first = self.document.key_locations[key_path]
+                self.errors.append(
+                    InputError(
+                        self._location(key_node),
+                        f"duplicate key '{key}' (first written at line {first.line})",
+                        key_path,
+                        "YAML keeps only the last one; remove one of them",
+                    )
+                )
+            self.document.key_locations[key_path] = self._location(key_node)
+            result[key] = self.build(value_node, key_path)
+        return result
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _TIMESTAMP_TAG:
+            # Dates stay as written (2027-06-30): the schema checks their format, and JSON has no date type.
+            return str(node.value)
+        return self._constructor.construct_object(node, deep=True)
+
+
+def load_located(text: str, file: str) -> LocatedDocument:
+    """Parse one YAML document. Raises InputErrors for broken YAML, several documents or bad keys."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = error.problem or "unreadable YAML"
+        context = f" {error.context}" if error.context else ""
+        raise InputErrors(
+            [
+                InputError(
+                    Location(file, line, column),
+                    f"broken YAML: {problem}{context}",
+                    hint="check indentation, colons and quotes around this line",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as error:
+        raise InputErrors([InputError(Location(file, 1, 1), f"broken YAML: {error}")]) from None
+    builder = _Builder(file)
+    if root is None:
+        raise InputErrors([InputError(Location(file, 1, 1), "the file is empty")])
+    builder.document.data = builder.build(root, ())
+    if builder.errors:
+        raise InputErrors(builder.errors)
+    return builder.document

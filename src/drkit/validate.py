@@ -1,0 +1,114 @@
+"""`drkit validate`: every stack file through the schema, then the rules, into one report per stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from drkit.errors import InputError, InputErrors, KeyPath, Location
+from drkit.estimates import Estimate, estimate_all
+from drkit.policy.catalog import PolicySet
+from drkit.policy.engine import RuleResult, evaluate
+from drkit.policy.rule import RuleContext
+from drkit.spec.model import Objective, Spec, Waiver, build_spec
+from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file
+from drkit.suggest import did_you_mean
+
+Verdict = Literal["pass", "fail", "error"]
+
+
+@dataclass(frozen=True)
+class StackReport:
+    file: str
+    stack: str | None
+    errors: tuple[InputError, ...] = ()
+    spec: Spec | None = None
+    results: tuple[RuleResult, ...] = ()
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    unused_waivers: tuple[tuple[Waiver, Location], ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.errors:
+            return "error"
+        return "fail" if any(result.status == "fail" for result in self.results) else "pass"
+
+    @property
+    def objectives(self) -> dict[str, Objective]:
+        return self.spec.objectives if self.spec else {}
+
+
+def collect_stack_files(paths: list[Path]) -> tuple[list[Path], list[InputError]]:
+    """Stack files named on the command line; a directory stands for its Pulumi.*.yaml files."""
+    files: list[Path] = []
+    errors: list[InputError] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("Pulumi.*.yaml"))
+            if not found:
+                errors.append(InputError(Location(str(path), 1, 1), "no stack files (Pulumi.<stack>.yaml) here"))
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(InputError(Location(str(path), 1, 1), "no such file or directory"))
+    return files, errors
+
+
+def validate_file(path: Path, policies: PolicySet, today: date, display: str | None = None) -> StackReport:
+    file = display or str(path)
+    try:
+        stack = read_stack_file(path, file)
+    except InputErrors as failure:
+        return StackReport(file, None, tuple(failure.errors))
+    errors = policies.spec_schema.errors(stack.spec, stack.locate, (SPEC_KEY,))
+    if errors:
+        return StackReport(file, stack.stack, tuple(errors))
+    raw = policies.spec_schema.with_defaults(stack.spec)
+    tier = policies.tiers.get(raw["tier"])
+    if tier is None:
+        message = f"tier '{raw['tier']}' has no preset in {policies.directory / 'tiers'}"
+        return StackReport(file, stack.stack, (InputError(stack.locate(("tier",)), message, (SPEC_KEY, "tier")),))
+    spec = build_spec(raw, tier.objectives)
+    errors = _waiver_errors(spec, stack, policies)
+    if errors:
+        return StackReport(file, stack.stack, tuple(errors))
+    context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
+    results, unused = evaluate(policies.rules, context, stack.locate)
+    return StackReport(
+        file,
+        stack.stack,
+        spec=spec,
+        results=results,
+        estimates=dict(context.estimates),
+        unused_waivers=tuple((waiver, stack.locate(("waivers", waiver.index))) for waiver in unused),
+    )
+
+
+def _waiver_errors(spec: Spec, stack: StackFile, policies: PolicySet) -> list[InputError]:
+    rules = policies.rules_by_id
+    errors = []
+    seen: set[str] = set()
+    for waiver in spec.waivers:
+        path: KeyPath = ("waivers", waiver.index, "rule")
+        rule = rules.get(waiver.rule)
+        if rule is None:
+            hint = did_you_mean(waiver.rule, rules) or "docs/policy-index.md lists the rule IDs"
+            errors.append(InputError(stack.locate(path), f"waiver for unknown rule {waiver.rule}", (SPEC_KEY, *path), hint))
+        elif not rule.waivable:
+            errors.append(
+                InputError(stack.locate(path), f"{rule.id} cannot be waived", (SPEC_KEY, *path), rule.remediation)
+            )
+        elif waiver.rule in seen:
+            errors.append(
+                InputError(stack.locate(path), f"a second waiver for {waiver.rule}", (SPEC_KEY, *path), "keep one")
+            )
+        seen.add(waiver.rule)
+    return errors
+
+
+def validate_paths(paths: list[Path], policies: PolicySet, today: date) -> tuple[list[StackReport], list[InputError]]:
+    files, errors = collect_stack_files(paths)
+    return [validate_file(path, policies, today) for path in files], errors
