@@ -70,13 +70,28 @@ class _Target:
     prefix: KeyPath
 
 
+def _inline_refs(node: Any, definitions: dict[str, Any]) -> Any:
+    """The schema with every local "$ref": "#/$defs/name" replaced by that definition (siblings win)."""
+    if isinstance(node, list):
+        return [_inline_refs(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    inlined = {key: _inline_refs(value, definitions) for key, value in node.items() if key != "$ref"}
+    if "$ref" in node:
+        name = str(node["$ref"]).removeprefix("#/$defs/")
+        return {**_inline_refs(definitions[name], definitions), **inlined}
+    return inlined
+
+
 class SchemaChecker:
     """A JSON Schema (draft 2020-12), compiled once and reused for every file."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         Draft202012Validator.check_schema(schema)
-        self.schema = schema
-        self.validator = Draft202012Validator(schema, format_checker=_FORMATS)
+        # drkit's schemas refer only to their own, non-recursive $defs: inlining them once spares the
+        # validator a reference lookup at every use, which is most of its time on a stack file.
+        self.schema = _inline_refs(schema, schema.get("$defs", {}))
+        self.validator = Draft202012Validator(self.schema, format_checker=_FORMATS)
 
     @classmethod
     def from_file(cls, path: Path) -> SchemaChecker:
@@ -182,18 +197,9 @@ class SchemaChecker:
         self._fill(self.schema, filled)
         return filled
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        # The spec schema only refers to its own $defs, so a local lookup is all resolution needs.
-        while "$ref" in schema:
-            name = schema["$ref"].removeprefix("#/$defs/")
-            schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **self.schema["$defs"][name]}
-        return schema
-
     def _fill(self, schema: dict[str, Any], instance: Any) -> None:
-        schema = self._resolve(schema)
         if isinstance(instance, dict):
             for key, subschema in schema.get("properties", {}).items():
-                subschema = self._resolve(subschema)
                 if key not in instance and "default" in subschema:
                     instance[key] = copy.deepcopy(subschema["default"])
                 if key in instance:
