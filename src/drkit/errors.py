@@ -43,7 +43,7 @@ class InputError:
         return f"{text} ({self.hint})" if self.hint else text
 
 
-class InputErrors(Exception):
+class UnusableInputError(Exception):
     """Raised when an input cannot be used at all; holds every error found."""
 
     def __init__(self, errors: list[InputError]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drkit.spec import cron
-from drkit.spec.model import Disruption, Spec
+from drkit.spec.model import Spec
 from drkit.spec.units import format_duration as fmt
 
 # Fetch, verify (sha256 + snapshot status) and `etcdutl snapshot restore` together, for the largest
@@ -31,7 +31,7 @@ class Estimate:
     rpo_basis: str
 
 
-def estimate_all(spec: Spec) -> dict[Disruption, Estimate]:
+def estimate_all(spec: Spec) -> dict[str, Estimate]:
     return {
         "member": _member(spec),
         "az": _az(spec),
@@ -99,7 +99,10 @@ def _data(spec: Spec) -> Estimate:
 def _detection(spec: Spec) -> tuple[float, str]:
     endpoint = spec.global_endpoint
     if endpoint is None:
-        return spec.recovery.operator_response, f"no global endpoint: operator {fmt(spec.recovery.operator_response)}"
+        return (
+            spec.recovery.operator_response,
+            f"no global endpoint: operator {fmt(spec.recovery.operator_response)}",
+        )
     check = endpoint.health_check
     seconds = check.interval * check.failure_threshold
     basis = f"health check {fmt(check.interval)} x {check.failure_threshold}"
@@ -116,9 +119,7 @@ def _region(spec: Spec) -> Estimate:
             return Estimate(None, None, "no standby region and no backup outside the primary", rpo_basis)
         restore, restore_basis = _restore_seconds(spec)
         rebuild = spec.recovery.rebuild_time
-        return Estimate(
-            rebuild + restore, rpo, f"no standby: rebuild {fmt(rebuild)} + {restore_basis}", rpo_basis
-        )
+        return Estimate(rebuild + restore, rpo, f"no standby: rebuild {fmt(rebuild)} + {restore_basis}", rpo_basis)
     detection, basis = _detection(spec)
     rto = detection + spec.recovery.promotion_time
     basis += f" + promotion {fmt(spec.recovery.promotion_time)}"
@@ -143,9 +144,7 @@ def _region(spec: Spec) -> Estimate:
 def _quorum_lost(spec: Spec, why: str) -> Estimate:
     """The primary cluster lost quorum but the region lives: fail over if there is a standby, else restore."""
     fallback = _region(spec) if spec.standbys else _data(spec)
-    return Estimate(
-        fallback.rto, fallback.rpo, f"{why}: {fallback.rto_basis}", f"{why}: {fallback.rpo_basis}"
-    )
+    return Estimate(fallback.rto, fallback.rpo, f"{why}: {fallback.rto_basis}", f"{why}: {fallback.rpo_basis}")
 
 
 def _az(spec: Spec) -> Estimate:

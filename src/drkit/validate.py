@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from drkit.errors import InputError, InputErrors, KeyPath, Location
+from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
 from drkit.policy.engine import RuleResult, evaluate
@@ -26,7 +27,7 @@ class StackReport:
     errors: tuple[InputError, ...] = ()
     spec: Spec | None = None
     results: tuple[RuleResult, ...] = ()
-    estimates: dict[str, Estimate] = field(default_factory=dict)
+    estimates: Mapping[str, Estimate] = field(default_factory=dict)
     unused_waivers: tuple[tuple[Waiver, Location], ...] = ()
 
     @property
@@ -61,7 +62,7 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
     file = display or str(path)
     try:
         stack = read_stack_file(path, file)
-    except InputErrors as failure:
+    except UnusableInputError as failure:
         return StackReport(file, None, tuple(failure.errors))
     errors = policies.spec_schema.errors(stack.spec, stack.locate, (SPEC_KEY,))
     if errors:
@@ -82,7 +83,7 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
         stack.stack,
         spec=spec,
         results=results,
-        estimates=dict(context.estimates),
+        estimates=context.estimates,
         unused_waivers=tuple((waiver, stack.locate(("waivers", waiver.index))) for waiver in unused),
     )
 
@@ -96,7 +97,9 @@ def _waiver_errors(spec: Spec, stack: StackFile, policies: PolicySet) -> list[In
         rule = rules.get(waiver.rule)
         if rule is None:
             hint = did_you_mean(waiver.rule, rules) or "docs/policy-index.md lists the rule IDs"
-            errors.append(InputError(stack.locate(path), f"waiver for unknown rule {waiver.rule}", (SPEC_KEY, *path), hint))
+            errors.append(
+                InputError(stack.locate(path), f"waiver for unknown rule {waiver.rule}", (SPEC_KEY, *path), hint)
+            )
         elif not rule.waivable:
             errors.append(
                 InputError(stack.locate(path), f"{rule.id} cannot be waived", (SPEC_KEY, *path), rule.remediation)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from drkit.errors import InputErrors
+from drkit.errors import UnusableInputError
 from drkit.policy.catalog import PolicySet
 from drkit.project import default_project_root
 from drkit.report import EXIT_UNUSABLE_INPUT, exit_code, github, jsonout, text
@@ -32,15 +32,23 @@ class _IsoDate(click.ParamType):
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(sorted(_RENDERERS)), default="text", show_default=True,
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(_RENDERERS)),
+    default="text",
+    show_default=True,
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option(
-    "--policies", "policies_dir", type=click.Path(path_type=Path, file_okay=False),
+    "--policies",
+    "policies_dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Policy directory (schema, tiers, rules). Default: policies/ of the project around the working directory.",
 )
 @click.option(
-    "--today", type=_IsoDate(), default=None,
+    "--today",
+    type=_IsoDate(),
+    default=None,
     help="Judge waiver expiry as of this date instead of today (reproducible CI runs).",
 )
 def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | None, today: date | None) -> None:
@@ -60,7 +68,7 @@ def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | N
         paths = (_relative(root / "stacks"),)
     try:
         policies = PolicySet.load(policies_dir)
-    except InputErrors as failure:
+    except UnusableInputError as failure:
         for error in failure.errors:
             click.echo(f"error: policy files: {error.render()}", err=True)
         sys.exit(EXIT_UNUSABLE_INPUT)

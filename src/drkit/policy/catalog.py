@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from drkit.errors import InputError, InputErrors, Location
+from drkit.errors import InputError, Location, UnusableInputError
 from drkit.policy.releases import EtcdReleases
 from drkit.policy.rule import Rule
 from drkit.policy.tiers import TierPreset
@@ -30,7 +30,7 @@ class PolicySet:
 
     @classmethod
     def load(cls, directory: Path) -> PolicySet:
-        """Load and check every policy file; raises InputErrors naming the broken file and line."""
+        """Load and check every policy file; raises UnusableInputError naming the broken file and line."""
         schemas = directory / "schema"
         spec_schema = _load_schema(schemas / "dr-spec.schema.json")
         tier_schema = _load_schema(schemas / "tier-preset.schema.json")
@@ -47,18 +47,18 @@ def _load_schema(path: Path) -> SchemaChecker:
     try:
         return SchemaChecker.from_file(path)
     except (OSError, ValueError) as error:
-        raise InputErrors([InputError(Location(str(path), 1, 1), f"cannot load schema: {error}")]) from None
+        raise UnusableInputError([InputError(Location(str(path), 1, 1), f"cannot load schema: {error}")]) from None
 
 
 def _load_checked(path: Path, schema: SchemaChecker) -> LocatedDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputErrors([InputError(Location(str(path), 1, 1), f"cannot read: {error.strerror}")]) from None
+        raise UnusableInputError([InputError(Location(str(path), 1, 1), f"cannot read: {error.strerror}")]) from None
     document = load_located(text, str(path))
     errors = schema.errors(document.data, document.locate)
     if errors:
-        raise InputErrors(errors)
+        raise UnusableInputError(errors)
     return document
 
 
@@ -87,7 +87,7 @@ def load_rules(directory: Path) -> tuple[Rule, ...]:
             continue
         rules[found[0].id] = found[0]
     if errors:
-        raise InputErrors(errors)
+        raise UnusableInputError(errors)
     return tuple(rules[rule_id] for rule_id in sorted(rules))
 
 

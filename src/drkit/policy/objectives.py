@@ -43,9 +43,7 @@ def objective_rule(rule_id: str, disruption: Disruption, measure: Measure) -> Ru
         objective = getattr(ctx.spec.objectives[disruption], measure)
         path = ("objectives", disruption, measure)
         if value is None:
-            yield Finding(
-                f"{words}: no recovery path ({basis}); objective {label} {format_duration(objective)}", path
-            )
+            yield Finding(f"{words}: no recovery path ({basis}); objective {label} {format_duration(objective)}", path)
         elif value > objective:
             yield Finding(
                 f"{words}: estimated {label} {format_duration(value)} exceeds the objective"

@@ -37,7 +37,11 @@ class EtcdReleases:
             known = ", ".join(sorted(self.lines))
             return "unknown", f"etcd {version} is not a release line drkit knows ({known})"
         if int(patch) > line.latest:
-            return "unknown", f"etcd {version} is newer than the newest {line.minor} release drkit knows ({line.minor}.{line.latest})"
+            return (
+                "unknown",
+                f"etcd {version} is newer than the newest {line.minor} release drkit knows"
+                f" ({line.minor}.{line.latest})",
+            )
         if int(patch) < line.safe_from:
             return "unsafe", f"etcd {version}: {line.why}"
         return "safe", f"etcd {version} is at or above {line.minor}.{line.safe_from}"

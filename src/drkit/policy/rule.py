@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from drkit.estimates import Estimate
     from drkit.policy.releases import EtcdReleases
     from drkit.policy.tiers import TierPreset
-    from drkit.spec.model import Disruption, Spec
+    from drkit.spec.model import Spec
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
@@ -46,7 +46,7 @@ class RuleContext:
 
     spec: Spec
     tier: TierPreset
-    estimates: dict[Disruption, Estimate]
+    estimates: dict[str, Estimate]
     releases: EtcdReleases
     today: date
 

@@ -42,15 +42,15 @@ def render(reports: list[StackReport], path_errors: list[InputError]) -> str:
                 for f in result.findings
             )
         for waiver, location in report.unused_waivers:
-            lines.append(_command("warning", location, f"unused waiver of {waiver.rule}", "it silences nothing; remove it"))
+            lines.append(
+                _command("warning", location, f"unused waiver of {waiver.rule}", "it silences nothing; remove it")
+            )
         if report.spec is not None:
             estimates = "; ".join(
                 f"{row.disruption} {row.measure.upper()} {format_duration(row.estimate)}"
                 f" (objective {format_duration(row.objective)})"
                 for row in comparisons(report)
             )
-            lines.append(
-                _command("notice", None, f"drkit {report.stack}: {report.verdict.upper()}", estimates)
-            )
+            lines.append(_command("notice", None, f"drkit {report.stack}: {report.verdict.upper()}", estimates))
     lines.append(summary_line(reports, path_errors))
     return "\n".join(lines) + "\n"

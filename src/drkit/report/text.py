@@ -27,7 +27,10 @@ def _stack(report: StackReport) -> str:
         lines.extend(f"  error: {error.render()}" for error in report.errors)
         return "\n".join(lines)
     lines.extend(_objective_table(report))
-    counts = {status: sum(1 for r in report.results if r.status == status) for status in ("pass", "fail", "waived", "advisory")}
+    counts = {
+        status: sum(1 for r in report.results if r.status == status)
+        for status in ("pass", "fail", "waived", "advisory")
+    }
     lines.append(
         f"  rules: {counts['pass']} passed, {counts['fail']} failed, {counts['waived']} waived,"
         f" {counts['advisory']} advisory"
@@ -62,4 +65,6 @@ def _objective_table(report: StackReport) -> list[str]:
     for disruption, measures in by_disruption.items():
         table.append((disruption, *measures["rto"], *measures["rpo"]))
     widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
-    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
+    return [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table
+    ]

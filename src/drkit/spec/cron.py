@@ -6,6 +6,7 @@ the minute and hour fields, so an every-minute schedule costs no more than a dai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -43,7 +44,7 @@ def longest_gap_seconds(expression: str) -> float:
     return float(max(within_day, days_between * _MINUTES_PER_DAY + overnight) * 60)
 
 
-def _longest_day_gap(day_expression: str, days_of_month: list[object], months: list[object]) -> int:
+def _longest_day_gap(day_expression: str, days_of_month: Sequence[object], months: Sequence[object]) -> int:
     """Most days between two consecutive firing days of a day-only schedule ("0 0 dom month dow")."""
     horizon = _WEEKLY_HORIZON if days_of_month == ["*"] and months == ["*"] else _YEARLY_HORIZON
     runs = croniter(day_expression, _START)
@@ -57,4 +58,4 @@ def _longest_day_gap(day_expression: str, days_of_month: list[object], months: l
         fired += 1
         elapsed = current - _START
         if (elapsed >= horizon and fired >= 3) or elapsed >= _LAST_RESORT:
-            return longest
+            return int(longest)

@@ -117,7 +117,7 @@ class SchemaChecker:
         return InputError(target.locate(path, prefer_key=key), message, (*target.prefix, *path), hint)
 
     @cached_property
-    def _explainers(self) -> dict[str, Callable[[ValidationError, KeyPath, StackFile], Iterator[InputError]]]:
+    def _explainers(self) -> dict[str, Callable[[ValidationError, KeyPath, _Target], Iterator[InputError]]]:
         return {
             "additionalProperties": self._unknown_keys,
             "required": self._missing_key,
@@ -147,13 +147,14 @@ class SchemaChecker:
 
     def _missing_key(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         instance = error.instance if isinstance(error.instance, dict) else {}
-        for key in error.validator_value:
+        required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+        for key in required:
             if key not in instance:
                 near = did_you_mean(key, [present for present in instance if isinstance(present, str)])
                 yield self._error(target, path, f"missing required key '{key}'", near.replace("did you mean", "is it"))
 
     def _wrong_type(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
-        wanted = error.validator_value
+        wanted: Any = error.validator_value
         names = [wanted] if isinstance(wanted, str) else list(wanted)
         expected = " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
         hint = ""
@@ -164,7 +165,8 @@ class SchemaChecker:
         yield self._error(target, path, f"expected {expected}, got {_describe(error.instance)}", hint)
 
     def _not_one_of(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
-        choices = [error.validator_value] if error.validator == "const" else list(error.validator_value)
+        value: Any = error.validator_value
+        choices = [value] if error.validator == "const" else list(value)
         shown = ", ".join(repr(choice) for choice in choices)
         hint = did_you_mean(error.instance, [str(c) for c in choices]) if isinstance(error.instance, str) else ""
         yield self._error(target, path, f"expected one of {shown}, got {_describe(error.instance)}", hint)
@@ -210,4 +212,3 @@ class SchemaChecker:
         elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
             for item in instance:
                 self._fill(schema["items"], item)
-

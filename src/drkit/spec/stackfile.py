@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drkit.errors import InputError, InputErrors, KeyPath, Location
+from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.spec.yamlsource import LocatedDocument, load_located
 from drkit.suggest import did_you_mean
 
@@ -39,11 +39,11 @@ def stack_name(path: Path) -> str | None:
 
 
 def read_stack_file(path: Path, display: str | None = None) -> StackFile:
-    """Load a stack file and check its Pulumi shape. Raises InputErrors saying what is wrong and where."""
+    """Load a stack file and check its Pulumi shape. Raises UnusableInputError saying what is wrong and where."""
     file = display or str(path)
     stack = stack_name(path)
     if stack is None:
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     Location(file, 1, 1),
@@ -55,9 +55,11 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InputErrors([InputError(Location(file, 1, 1), "not a text file (it is not UTF-8)")]) from None
+        raise UnusableInputError([InputError(Location(file, 1, 1), "not a text file (it is not UTF-8)")]) from None
     except OSError as error:
-        raise InputErrors([InputError(Location(file, 1, 1), f"cannot read the file: {error.strerror}")]) from None
+        raise UnusableInputError(
+            [InputError(Location(file, 1, 1), f"cannot read the file: {error.strerror}")]
+        ) from None
     document = load_located(text, file)
     _check_shape(document)
     return StackFile(path=path, stack=stack, document=document)
@@ -66,7 +68,7 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
 def _check_shape(document: LocatedDocument) -> None:
     data = document.data
     if not isinstance(data, dict):
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     document.locate(()),
@@ -85,11 +87,11 @@ def _check_shape(document: LocatedDocument) -> None:
         if key not in _STACK_FILE_KEYS
     ]
     if errors:
-        raise InputErrors(errors)
+        raise UnusableInputError(errors)
     config = data.get("config")
     if not isinstance(config, dict):
         where = ("config",) if "config" in data else ()
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     document.locate(where),
@@ -102,7 +104,7 @@ def _check_shape(document: LocatedDocument) -> None:
     if SPEC_KEY not in config:
         suggestion = did_you_mean(SPEC_KEY, config) if config else ""
         bare = "spec" in config and "write the key with its namespace: drkit:spec"
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     document.locate(("config",), prefer_key=True),
@@ -114,7 +116,7 @@ def _check_shape(document: LocatedDocument) -> None:
         )
     if not isinstance(config[SPEC_KEY], dict):
         got = type(config[SPEC_KEY]).__name__
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     document.locate(SPEC_PATH),

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from drkit.errors import InputError, InputErrors, KeyPath, Location
+from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 
 try:  # libyaml is much faster; the pure-Python loader gives identical nodes.
     from yaml import CSafeLoader as _Loader
@@ -70,9 +70,7 @@ class _Builder:
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 # Pulumi config and the spec only have string keys: `3: x` or `? [a]: b` is a slip.
-                self.errors.append(
-                    InputError(self._location(key_node), f"keys must be strings, got {key!r}", path)
-                )
+                self.errors.append(InputError(self._location(key_node), f"keys must be strings, got {key!r}", path))
                 continue
             key_path = (*path, key)
             if key in result:
@@ -97,7 +95,7 @@ class _Builder:
 
 
 def load_located(text: str, file: str) -> LocatedDocument:
-    """Parse one YAML document. Raises InputErrors for broken YAML, several documents or bad keys."""
+    """Parse one YAML document. Raises UnusableInputError for broken YAML, several documents or bad keys."""
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
@@ -105,7 +103,7 @@ def load_located(text: str, file: str) -> LocatedDocument:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = error.problem or "unreadable YAML"
         context = f" {error.context}" if error.context else ""
-        raise InputErrors(
+        raise UnusableInputError(
             [
                 InputError(
                     Location(file, line, column),
@@ -115,11 +113,11 @@ def load_located(text: str, file: str) -> LocatedDocument:
             ]
         ) from None
     except yaml.YAMLError as error:
-        raise InputErrors([InputError(Location(file, 1, 1), f"broken YAML: {error}")]) from None
+        raise UnusableInputError([InputError(Location(file, 1, 1), f"broken YAML: {error}")]) from None
     builder = _Builder(file)
     if root is None:
-        raise InputErrors([InputError(Location(file, 1, 1), "the file is empty")])
+        raise UnusableInputError([InputError(Location(file, 1, 1), "the file is empty")])
     builder.document.data = builder.build(root, ())
     if builder.errors:
-        raise InputErrors(builder.errors)
+        raise UnusableInputError(builder.errors)
     return builder.document
