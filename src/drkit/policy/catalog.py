@@ -31,6 +31,17 @@ class PolicySet:
     @classmethod
     def load(cls, directory: Path) -> PolicySet:
         """Load and check every policy file; raises UnusableInputError naming the broken file and line."""
+        missing = [part for part in _LAYOUT if not (directory / part).is_dir()]
+        if missing:
+            raise UnusableInputError(
+                [
+                    InputError(
+                        Location(str(directory), 1, 1),
+                        f"not a policy directory: missing {', '.join(part + '/' for part in missing)}",
+                        hint="point --policies at a directory laid out like the checkout's policies/",
+                    )
+                ]
+            )
         schemas = directory / "schema"
         spec_schema = _load_schema(schemas / "dr-spec.schema.json")
         tier_schema = _load_schema(schemas / "tier-preset.schema.json")
@@ -41,6 +52,9 @@ class PolicySet:
         }
         releases = EtcdReleases.from_data(_load_checked(directory / "data" / "etcd-releases.yaml", release_schema).data)
         return cls(directory, spec_schema, tiers, releases, load_rules(directory / "rules"))
+
+
+_LAYOUT = ("schema", "tiers", "rules", "data")
 
 
 def _load_schema(path: Path) -> SchemaChecker:
@@ -86,6 +100,8 @@ def load_rules(directory: Path) -> tuple[Rule, ...]:
             errors.append(InputError(Location(str(path), 1, 1), f"rule ID {found[0].id} is defined twice"))
             continue
         rules[found[0].id] = found[0]
+    if not rules and not errors:
+        errors.append(InputError(Location(str(directory), 1, 1), "no rule files (DRnnn_*.py) here"))
     if errors:
         raise UnusableInputError(errors)
     return tuple(rules[rule_id] for rule_id in sorted(rules))

@@ -32,18 +32,22 @@ class LocatedDocument:
     key_locations: dict[KeyPath, Location] = field(default_factory=dict)
 
     def locate(self, path: KeyPath, *, prefer_key: bool = False) -> Location:
-        """Where `path` was written; falls back to the nearest ancestor that exists in the file."""
+        """Where `path` was written; falls back to the nearest ancestor that exists in the file.
+
+        An ancestor is shown at its key: the value of a block mapping starts at its first child, which
+        would point at an unrelated line.
+        """
         probe = tuple(path)
-        while True:
-            if prefer_key and probe in self.key_locations:
-                return self.key_locations[probe]
-            if probe in self.value_locations:
-                return self.value_locations[probe]
-            if probe in self.key_locations:
-                return self.key_locations[probe]
-            if not probe:
-                return Location(self.file, 1, 1)
+        first = (self.key_locations, self.value_locations) if prefer_key else (self.value_locations, self.key_locations)
+        for index in first:
+            if probe in index:
+                return index[probe]
+        while probe:
             probe = probe[:-1]
+            for index in (self.key_locations, self.value_locations):
+                if probe in index:
+                    return index[probe]
+        return Location(self.file, 1, 1)
 
 
 class _Builder:

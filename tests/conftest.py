@@ -1,0 +1,54 @@
+"""Shared test helpers: the checkout's policy set, a fixed 'today', and stack files built from patches."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drkit.policy.catalog import PolicySet
+from drkit.spec.stackfile import SPEC_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ROOT / "stacks"
+# Waiver expiry is judged against this date in tests, so results do not change with the calendar.
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="session")
+def policies() -> PolicySet:
+    return PolicySet.load(ROOT / "policies")
+
+
+def committed_spec(stack: str) -> dict[str, Any]:
+    """The DR spec of stacks/Pulumi.<stack>.yaml as plain data."""
+    data = yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    spec = data["config"][SPEC_KEY]
+    # PyYAML reads unquoted dates as date objects; the spec keeps them as text.
+    for waiver in spec.get("waivers", []):
+        waiver["expires"] = str(waiver["expires"])
+    return spec
+
+
+def patched(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `patch` merged in: mappings merge, anything else replaces, None deletes the key."""
+    result = copy.deepcopy(base)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = patched(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def write_stack(directory: Path, stack: str, spec: dict[str, Any]) -> Path:
+    """Write spec as stacks-style Pulumi.<stack>.yaml under `directory` and return its path."""
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": {SPEC_KEY: spec}}, sort_keys=False), encoding="utf-8")
+    return path

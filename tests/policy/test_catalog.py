@@ -1,0 +1,72 @@
+"""Loading policy files: broken or inconsistent rule files are reported with their place, never raised."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drkit.errors import UnusableInputError
+from drkit.policy.catalog import PolicySet, load_rules
+from tests.conftest import ROOT
+
+
+def copy_policies(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", target)
+    return target
+
+
+def test_the_checkout_policies_load(tmp_path: Path) -> None:
+    policies = PolicySet.load(copy_policies(tmp_path))
+    assert [rule.id for rule in policies.rules] == sorted(rule.id for rule in policies.rules)
+    assert set(policies.tiers) == {"critical", "standard", "sandbox"}
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "message"),
+    [
+        ("DR998_syntax.py", "x = (\n", "cannot load rule file"),
+        ("DR998_raises.py", "\n\nraise RuntimeError('boom')\n", "cannot load rule file: boom"),
+        ("DR998_empty.py", "x = 1\n", "exactly one rule"),
+        ("DR998_bad_import.py", "from policies_copy import *\n", "cannot load rule file"),
+    ],
+)
+def test_broken_rule_files(tmp_path: Path, name: str, source: str, message: str) -> None:
+    policies = copy_policies(tmp_path)
+    (policies / "rules" / name).write_text(source, encoding="utf-8")
+    with pytest.raises(UnusableInputError) as failure:
+        load_rules(policies / "rules")
+    (error,) = failure.value.errors
+    assert error.location.file.endswith(name)
+    assert message in error.message
+
+
+def test_a_rule_file_whose_id_does_not_match_its_name(tmp_path: Path) -> None:
+    policies = copy_policies(tmp_path)
+    source = (policies / "rules" / "DR102_tls_enabled.py").read_text(encoding="utf-8")
+    (policies / "rules" / "DR997_copy.py").write_text(source, encoding="utf-8")
+    with pytest.raises(UnusableInputError, match="exactly one rule whose ID starts its name"):
+        load_rules(policies / "rules")
+
+
+def test_a_bad_tier_preset_is_located(tmp_path: Path) -> None:
+    policies = copy_policies(tmp_path)
+    preset = policies / "tiers" / "standard.yaml"
+    preset.write_text(preset.read_text(encoding="utf-8").replace("minMembers: 3", "minMember: 3"), encoding="utf-8")
+    with pytest.raises(UnusableInputError) as failure:
+        PolicySet.load(policies)
+    rendered = [error.render() for error in failure.value.errors]
+    assert any("standard.yaml" in text and "did you mean 'minMembers'?" in text for text in rendered), rendered
+
+
+def test_a_rule_must_say_what_must_be_true() -> None:
+    from drkit.policy.rule import rule
+
+    with pytest.raises(ValueError, match="starting with 'Ensure '"):
+        rule(id="DR900", name="Members are odd", category="availability", severity="high", remediation="x")
+    with pytest.raises(ValueError, match="category"):
+        rule(id="DR900", name="Ensure x", category="vibes", severity="high", remediation="x")
+    with pytest.raises(ValueError, match="DR001"):
+        rule(id="R1", name="Ensure x", category="availability", severity="high", remediation="x")
