@@ -14,7 +14,7 @@ from drkit.policy.catalog import PolicySet
 from drkit.policy.engine import RuleResult, evaluate
 from drkit.policy.rule import RuleContext
 from drkit.spec.model import Objective, Spec, Waiver, build_spec
-from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file
+from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file, stack_name
 from drkit.suggest import did_you_mean
 
 Verdict = Literal["pass", "fail", "error"]
@@ -63,7 +63,7 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
     try:
         stack = read_stack_file(path, file)
     except UnusableInputError as failure:
-        return StackReport(file, None, tuple(failure.errors))
+        return StackReport(file, stack_name(path), tuple(failure.errors))
     errors = policies.spec_schema.errors(stack.spec, stack.locate, (SPEC_KEY,))
     if errors:
         return StackReport(file, stack.stack, tuple(errors))

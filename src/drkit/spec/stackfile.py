@@ -114,6 +114,17 @@ def _check_shape(document: LocatedDocument) -> None:
                 )
             ]
         )
+    if isinstance(config[SPEC_KEY], dict) and set(config[SPEC_KEY]) == {"secure"}:
+        raise UnusableInputError(
+            [
+                InputError(
+                    document.locate(SPEC_PATH),
+                    "the DR spec is encrypted as one Pulumi secret; drkit reads it as plain structured config",
+                    SPEC_PATH,
+                    "keep it as plain YAML: it holds no credentials, and secrets belong in keys of their own",
+                )
+            ]
+        )
     if not isinstance(config[SPEC_KEY], dict):
         got = type(config[SPEC_KEY]).__name__
         raise UnusableInputError(
