@@ -8,7 +8,13 @@ KeyPath = tuple[str | int, ...]
 
 
 def format_key_path(path: KeyPath) -> str:
-    """Render a key path the way people write it: registry.members, regions[1].role."""
+    """Render a key path the way people write it: drkit:spec.registry.members, regions[1].role.
+
+    Pulumi config keys are named by their namespaced key alone (drkit:spec, aws:region), as `pulumi
+    config` names them, so a leading `config` before such a key is left out.
+    """
+    if len(path) >= 2 and path[0] == "config" and isinstance(path[1], str) and ":" in path[1]:
+        path = path[1:]
     text = ""
     for part in path:
         if isinstance(part, int):
@@ -41,6 +47,23 @@ class InputError:
         where = f"{self.location}: {format_key_path(self.key_path)}: " if self.key_path else f"{self.location}: "
         text = where + self.message
         return f"{text} ({self.hint})" if self.hint else text
+
+
+def describe_value(value: object) -> str:
+    """A value as a message should name it: the string 'five', the number 3.5, a mapping, nothing."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 class UnusableInputError(Exception):

@@ -48,6 +48,15 @@ def collect_stack_files(paths: list[Path]) -> tuple[list[Path], list[InputError]
     for path in paths:
         if path.is_dir():
             found = sorted(path.glob("Pulumi.*.yaml"))
+            # Pulumi reads only .yaml: a .yml stack would be skipped by Pulumi and by a silent glob alike.
+            errors.extend(
+                InputError(
+                    Location(str(misnamed), 1, 1),
+                    "stack files end in .yaml: Pulumi ignores this file",
+                    hint=f"rename it to {misnamed.with_suffix('.yaml').name}",
+                )
+                for misnamed in sorted(path.glob("Pulumi.*.yml"))
+            )
             if not found:
                 errors.append(InputError(Location(str(path), 1, 1), "no stack files (Pulumi.<stack>.yaml) here"))
             files.extend(found)

@@ -48,8 +48,15 @@ INVALID = [
     (
         {"registry": {"version": 3.5}},
         "drkit:spec.registry.version",
-        "expected a string, got the number 3.5",
-        'quote it: "3.5"',
+        'expected a version like "3.5.17" in quotes (major.minor.patch), got the number 3.5',
+        "",
+    ),
+    ({"registry": {"clientPort": "2379"}}, "drkit:spec.registry.clientPort", "expected an integer", "without quotes"),
+    (
+        {"globalEndpoint": {"type": "haproxy", "zone": 5}},
+        "drkit:spec.globalEndpoint.zone",
+        "expected a string",
+        'quote it: "5"',
     ),
     ({"registry": {"members": "five"}}, "drkit:spec.registry.members", "expected an integer", ""),
     ({"registry": {"members": "5"}}, "drkit:spec.registry.members", "expected an integer", "without quotes"),

@@ -49,11 +49,24 @@ def test_duplicate_keys_are_errors_naming_both_lines() -> None:
 
 def test_broken_yaml_names_line_and_column() -> None:
     with pytest.raises(UnusableInputError) as failure:
+        load_located("config:\n  a: b\n c: d\n", "f.yaml")
+    (error,) = failure.value.errors
+    assert error.location == Location("f.yaml", 3, 2)
+    assert error.message.startswith("broken YAML: while parsing a block mapping, did not find expected key")
+
+
+def test_an_unclosed_bracket_is_shown_where_it_opens() -> None:
+    with pytest.raises(UnusableInputError) as failure:
         load_located("config:\n  a: [1, 2\n  b: 3\n", "f.yaml")
     (error,) = failure.value.errors
-    assert error.location.file == "f.yaml"
-    assert error.location.line == 3
-    assert error.message.startswith("broken YAML:")
+    assert error.location == Location("f.yaml", 2, 6)
+    assert "this '[' is never closed" in error.message
+
+
+def test_a_tab_is_named() -> None:
+    with pytest.raises(UnusableInputError) as failure:
+        load_located("config:\n\ta: 1\n", "f.yaml")
+    assert "a tab character" in failure.value.errors[0].message
 
 
 def test_non_string_keys_are_errors() -> None:

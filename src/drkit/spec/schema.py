@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from drkit.errors import InputError, KeyPath, Location
+from drkit.errors import InputError, KeyPath, Location, describe_value
 from drkit.spec import cron
 from drkit.suggest import did_you_mean
 
@@ -41,22 +42,6 @@ _JSON_TYPE_NAMES = {
     "array": "a list",
     "null": "nothing",
 }
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 Locate = Callable[..., Location]
@@ -142,40 +127,54 @@ class SchemaChecker:
         for key in instance:
             if key in allowed:
                 continue
-            hint = did_you_mean(key, allowed) or f"allowed here: {', '.join(allowed)}"
-            yield self._error(target, (*path, key), f"unknown key '{key}'", hint, key=True)
+            hint = did_you_mean(key, allowed)
+            if not hint and key in self._key_homes:
+                # A real key in the wrong mapping is an indentation slip more often than a typo.
+                hint = f"'{key}' belongs under {' or '.join(self._key_homes[key])}: check the indentation"
+            yield self._error(
+                target, (*path, key), f"unknown key '{key}'", hint or f"allowed here: {', '.join(allowed)}", key=True
+            )
 
     def _missing_key(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         instance = error.instance if isinstance(error.instance, dict) else {}
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        strays = [key for key in instance if isinstance(key, str) and key not in allowed]
         required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
         for key in required:
             if key not in instance:
-                near = did_you_mean(key, [present for present in instance if isinstance(present, str)])
-                yield self._error(target, path, f"missing required key '{key}'", near.replace("did you mean", "is it"))
+                near = did_you_mean(key, strays).replace("did you mean", "is it")
+                # Shown at the key that owns the incomplete mapping, not at its first child.
+                yield self._error(target, path, f"missing required key '{key}'", near, key=True)
 
     def _wrong_type(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         wanted: Any = error.validator_value
         names = [wanted] if isinstance(wanted, str) else list(wanted)
-        expected = " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        # A value with a shape of its own (duration, version) is described by that shape, not its JSON type.
+        shape = schema.get("x-expected") if names == ["string"] else None
+        expected = shape or " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
         hint = ""
-        if "string" in names and isinstance(error.instance, int | float) and not isinstance(error.instance, bool):
-            hint = f'quote it: "{error.instance}"'
-        elif "integer" in names and isinstance(error.instance, str) and error.instance.strip().isdigit():
-            hint = f"write it without quotes: {error.instance.strip()}"
-        yield self._error(target, path, f"expected {expected}, got {_describe(error.instance)}", hint)
+        instance = error.instance
+        if "string" in names and isinstance(instance, int | float) and not isinstance(instance, bool):
+            pattern = schema.get("pattern")
+            if pattern is None or re.search(pattern, str(instance)):
+                hint = f'quote it: "{instance}"'
+        elif "integer" in names and isinstance(instance, str) and instance.strip().isdigit():
+            hint = f"write it without quotes: {instance.strip()}"
+        yield self._error(target, path, f"expected {expected}, got {describe_value(instance)}", hint)
 
     def _not_one_of(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         value: Any = error.validator_value
         choices = [value] if error.validator == "const" else list(value)
         shown = ", ".join(repr(choice) for choice in choices)
         hint = did_you_mean(error.instance, [str(c) for c in choices]) if isinstance(error.instance, str) else ""
-        yield self._error(target, path, f"expected one of {shown}, got {_describe(error.instance)}", hint)
+        yield self._error(target, path, f"expected one of {shown}, got {describe_value(error.instance)}", hint)
 
     def _bad_shape(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
         if expected is None and error.validator == "format":
             expected = _FORMAT_EXPECTED.get(str(error.validator_value))
-        yield self._error(target, path, f"expected {expected or error.message}, got {_describe(error.instance)}")
+        yield self._error(target, path, f"expected {expected or error.message}, got {describe_value(error.instance)}")
 
     def _out_of_range(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         bound = "at least" if error.validator == "minimum" else "at most"
@@ -184,7 +183,8 @@ class SchemaChecker:
     def _too_few(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         what = "item" if error.validator == "minItems" else "character"
         count = error.validator_value
-        yield self._error(target, path, f"expected at least {count} {what}{'s' if count != 1 else ''}, got fewer")
+        got = len(error.instance) if isinstance(error.instance, str | list) else 0
+        yield self._error(target, path, f"expected at least {count} {what}{'s' if count != 1 else ''}, got {got}")
 
     def _duplicates(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         yield self._error(target, path, "expected every item to be different, found a repeated one")
@@ -192,6 +192,30 @@ class SchemaChecker:
     def _contains(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         expected = error.schema.get("x-expected", error.message) if isinstance(error.schema, dict) else error.message
         yield self._error(target, path, f"expected {expected}")
+
+    @cached_property
+    def _key_homes(self) -> dict[str, list[str]]:
+        """Every key the schema allows, and the mappings it is allowed in (for misplaced-key hints)."""
+        homes: dict[str, list[str]] = {}
+
+        def walk(schema: Any, where: str) -> None:
+            if isinstance(schema, list):
+                for item in schema:
+                    walk(item, where)
+                return
+            if not isinstance(schema, dict):
+                return
+            for key, sub in schema.get("properties", {}).items():
+                place = where or "the top level of the spec"
+                if place not in homes.setdefault(key, []):
+                    homes[key].append(place)
+                walk(sub, f"{where}.{key}" if where else key)
+            for keyword in ("items", "allOf", "then"):
+                if keyword in schema:
+                    walk(schema[keyword], f"{where}[]" if keyword == "items" else where)
+
+        walk(self.schema, "")
+        return homes
 
     def with_defaults(self, spec: dict[str, Any]) -> dict[str, Any]:
         """A copy of a valid spec with every default of the schema filled in (the schema is the one source)."""

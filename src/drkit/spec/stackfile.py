@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from drkit.errors import InputError, KeyPath, Location, UnusableInputError
+from drkit.errors import InputError, KeyPath, Location, UnusableInputError, describe_value
 from drkit.spec.yamlsource import LocatedDocument, load_located
-from drkit.suggest import did_you_mean
+from drkit.suggest import closest, did_you_mean
 
 SPEC_KEY = "drkit:spec"
 SPEC_PATH: KeyPath = ("config", SPEC_KEY)
@@ -53,9 +53,20 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
             ]
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UnusableInputError([InputError(Location(file, 1, 1), "not a text file (it is not UTF-8)")]) from None
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise UnusableInputError(
+            [
+                InputError(
+                    Location(file, line, column),
+                    f"not UTF-8: byte 0x{raw[error.start]:02x} here is not valid UTF-8 text",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
     except OSError as error:
         raise UnusableInputError(
             [InputError(Location(file, 1, 1), f"cannot read the file: {error.strerror}")]
@@ -65,23 +76,22 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
     return StackFile(path=path, stack=stack, document=document)
 
 
+def _refuse(document: LocatedDocument, path: KeyPath, message: str, hint: str = "", *, key: bool = True) -> NoReturn:
+    raise UnusableInputError([InputError(document.locate(path, prefer_key=key), message, path, hint)])
+
+
 def _check_shape(document: LocatedDocument) -> None:
     data = document.data
     if not isinstance(data, dict):
-        raise UnusableInputError(
-            [
-                InputError(
-                    document.locate(()),
-                    "not a Pulumi stack file: the top level must be a mapping with a 'config:' key",
-                )
-            ]
-        )
+        _refuse(document, (), "not a Pulumi stack file: the top level must be a mapping with a 'config:' key")
     errors = [
         InputError(
             document.locate((key,), prefer_key=True),
             f"unknown top-level key '{key}' in a Pulumi stack file",
             (key,),
-            did_you_mean(key, _STACK_FILE_KEYS) or f"Pulumi reads only {', '.join(_STACK_FILE_KEYS)}",
+            did_you_mean(key, _STACK_FILE_KEYS)
+            or (f"config keys such as {key} go under config:" if ":" in key else "")
+            or f"Pulumi reads only {', '.join(_STACK_FILE_KEYS)}",
         )
         for key in data
         if key not in _STACK_FILE_KEYS
@@ -90,50 +100,43 @@ def _check_shape(document: LocatedDocument) -> None:
         raise UnusableInputError(errors)
     config = data.get("config")
     if not isinstance(config, dict):
-        where = ("config",) if "config" in data else ()
-        raise UnusableInputError(
-            [
-                InputError(
-                    document.locate(where),
-                    "not a Pulumi stack file with a DR spec: expected a 'config:' mapping",
-                    where,
-                    f"add config: {{{SPEC_KEY}: {{...}}}}",
-                )
-            ]
+        where: KeyPath = ("config",) if "config" in data else ()
+        _refuse(
+            document,
+            where,
+            "not a Pulumi stack file with a DR spec: expected a 'config:' mapping",
+            f"add config: {{{SPEC_KEY}: {{...}}}}",
         )
     if SPEC_KEY not in config:
-        suggestion = did_you_mean(SPEC_KEY, config) if config else ""
-        bare = "spec" in config and "write the key with its namespace: drkit:spec"
-        raise UnusableInputError(
-            [
-                InputError(
-                    document.locate(("config",), prefer_key=True),
-                    f"missing the DR spec: no '{SPEC_KEY}' key under config",
-                    ("config",),
-                    bare or suggestion or f"add the spec under config as {SPEC_KEY}: (see docs/spec-reference.md)",
-                )
-            ]
+        _missing_spec(document, config)
+    spec = config[SPEC_KEY]
+    if isinstance(spec, dict) and set(spec) == {"secure"}:
+        _refuse(
+            document,
+            SPEC_PATH,
+            "the DR spec is encrypted as one Pulumi secret; drkit reads it as plain structured config",
+            "keep it as plain YAML: it holds no credentials, and secrets belong in keys of their own",
         )
-    if isinstance(config[SPEC_KEY], dict) and set(config[SPEC_KEY]) == {"secure"}:
-        raise UnusableInputError(
-            [
-                InputError(
-                    document.locate(SPEC_PATH),
-                    "the DR spec is encrypted as one Pulumi secret; drkit reads it as plain structured config",
-                    SPEC_PATH,
-                    "keep it as plain YAML: it holds no credentials, and secrets belong in keys of their own",
-                )
-            ]
+    if not isinstance(spec, dict):
+        hint = "write the spec's keys indented under it" if spec is None else "write it as structured YAML"
+        _refuse(document, SPEC_PATH, f"expected the DR spec to be a mapping, got {describe_value(spec)}", hint)
+
+
+def _missing_spec(document: LocatedDocument, config: dict[str, Any]) -> NoReturn:
+    """No drkit:spec under config: point at the key that was probably meant, if there is one."""
+    if "spec" in config:
+        _refuse(document, ("config", "spec"), "the DR spec key needs its namespace", f"write it as {SPEC_KEY}")
+    near = closest(SPEC_KEY, [key for key in config if isinstance(key, str)])
+    if near:
+        _refuse(
+            document,
+            ("config", near[0]),
+            f"unknown config key '{near[0]}': the DR spec is read from {SPEC_KEY}",
+            f"did you mean '{SPEC_KEY}'?",
         )
-    if not isinstance(config[SPEC_KEY], dict):
-        got = type(config[SPEC_KEY]).__name__
-        raise UnusableInputError(
-            [
-                InputError(
-                    document.locate(SPEC_PATH),
-                    f"expected the DR spec to be a mapping, got {got}",
-                    SPEC_PATH,
-                    "write it as structured YAML under the key, not as a string",
-                )
-            ]
-        )
+    _refuse(
+        document,
+        ("config",),
+        f"missing the DR spec: no '{SPEC_KEY}' key under config",
+        f"add the spec under config as {SPEC_KEY}: (see docs/spec-reference.md)",
+    )

@@ -98,24 +98,50 @@ class _Builder:
         return self._constructor.construct_object(node, deep=True)
 
 
+def _broken_yaml(error: yaml.MarkedYAMLError, text: str, file: str) -> InputError:
+    """PyYAML's complaint in reading order ("while parsing X, did not find Y"), at the problem's place."""
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if error.context == "expected a single document in the stream":
+        return InputError(
+            Location(file, line, column),
+            "broken YAML: a second document starts here ('---')",
+            hint="a stack file holds exactly one YAML document",
+        )
+    message = ", ".join(part for part in (error.context, error.problem) if part) or "unreadable YAML"
+    hint = "check indentation, colons and quotes around this line"
+    lines = text.splitlines()
+    offending = lines[line - 1][column - 1 : column] if line <= len(lines) else ""
+    if offending == "\t" or (error.problem or "").endswith("'\\t' that cannot start any token"):
+        message, hint = "a tab character", "YAML indents with spaces only; replace the tab"
+    opener = error.context_mark
+    if opener is not None and error.problem_mark is not None and opener.line != error.problem_mark.line:
+        if (error.context or "").startswith("while parsing a flow"):
+            # An unclosed { or [: the opener is what needs fixing, not where the parser gave up.
+            return InputError(
+                Location(file, opener.line + 1, opener.column + 1),
+                f"broken YAML: this {text_at(text, opener)} is never closed (the parser gave up at line {line},"
+                f" column {column}: {error.problem})",
+                hint="close it, or write the mapping as indented block YAML",
+            )
+        opened = (error.context or "").removeprefix("while parsing ") or "it"
+        message += f" ({opened} began at line {opener.line + 1}, column {opener.column + 1})"
+    return InputError(Location(file, line, column), f"broken YAML: {message}", hint=hint)
+
+
+def text_at(text: str, mark: yaml.Mark) -> str:
+    """The character a YAML mark points at, quoted."""
+    lines = text.splitlines()
+    character = lines[mark.line][mark.column : mark.column + 1] if mark.line < len(lines) else ""
+    return f"'{character}'" if character else "bracket"
+
+
 def load_located(text: str, file: str) -> LocatedDocument:
     """Parse one YAML document. Raises UnusableInputError for broken YAML, several documents or bad keys."""
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = error.problem or "unreadable YAML"
-        context = f" {error.context}" if error.context else ""
-        raise UnusableInputError(
-            [
-                InputError(
-                    Location(file, line, column),
-                    f"broken YAML: {problem}{context}",
-                    hint="check indentation, colons and quotes around this line",
-                )
-            ]
-        ) from None
+        raise UnusableInputError([_broken_yaml(error, text, file)]) from None
     except yaml.YAMLError as error:
         raise UnusableInputError([InputError(Location(file, 1, 1), f"broken YAML: {error}")]) from None
     builder = _Builder(file)
