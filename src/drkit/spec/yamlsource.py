@@ -61,7 +61,11 @@ class _Builder:
         return Location(self.document.file, mark.line + 1, mark.column + 1)
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.document.value_locations[path] = self._location(node)
+        block = isinstance(node, yaml.CollectionNode) and not node.flow_style
+        if not (block and path in self.document.key_locations):
+            # A block mapping or list "starts" at its first child, on the next line: such a value is
+            # located at its key instead. Flow values ({...}, [...]) and scalars are located where written.
+            self.document.value_locations[path] = self._location(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
