@@ -44,8 +44,8 @@ def test_global_accelerator_has_no_dns_ttl(policies: PolicySet) -> None:
 
 def test_standby_without_mirror_is_loaded_from_the_offsite_backup(policies: PolicySet) -> None:
     result = estimates(policies, committed_spec("staging"))
-    # detection 30s + promotion 30s + manual decision 10m, then a restore: 10m operator + 41s + 30s
-    assert result["region"].rto == pytest.approx(30 + 30 + 600 + 600 + 2048 / 50 + 30)
+    # detection 30s + promotion 30s + manual decision 10m, then the same operator loads it: 41s + 30s
+    assert result["region"].rto == pytest.approx(30 + 30 + 600 + 2048 / 50 + 30)
     assert result["region"].rpo == 15 * 60 + 15 * 60  # backup interval + S3 replica delay
     assert "S3 replica delay" in result["region"].rpo_basis
 
@@ -81,3 +81,30 @@ def test_losing_quorum_with_an_az_falls_back_to_failover(policies: PolicySet) ->
 def test_one_member_cannot_survive_its_loss(policies: PolicySet) -> None:
     result = estimates(policies, patched(committed_spec("dev"), {"registry": {"members": 1}}))
     assert result["member"].rpo == 30 * 60  # restore from the last backup
+
+
+def test_quorum_loss_takes_the_path_that_meets_the_objectives(policies: PolicySet) -> None:
+    prod = committed_spec("prod")
+    one_az = {
+        "regions": [
+            {"name": "us-east-1", "role": "primary", "availabilityZones": 1},
+            {"name": "us-west-2", "role": "standby"},
+        ]
+    }
+    # failover (1m30s, RPO 5s) meets an az objective of 5m / 10s; the in-place restore (6m11s, 15m) does not
+    chosen = estimates(policies, patched(prod, {**one_az, "objectives": {"az": {"rto": "5m", "rpo": "10s"}}}))["az"]
+    assert (chosen.rto, chosen.rpo) == (90, 5)
+    # when both paths meet the objectives, failover (listed first) is kept
+    relaxed = estimates(policies, patched(prod, {**one_az, "objectives": {"az": {"rto": "10m", "rpo": "20m"}}}))["az"]
+    assert relaxed.rto == 90
+    # with a slow manual failover the in-place restore is faster and is taken
+    manual = patched(
+        prod,
+        {
+            **one_az,
+            "recovery": {"promotion": "manual", "operatorResponse": "30m"},
+            "objectives": {"az": {"rto": "5m", "rpo": "0s"}},
+        },
+    )
+    slow = estimates(policies, manual)["az"]
+    assert slow.rto == pytest.approx(1800 + 2048 / 50 + 30) and "restore" in slow.rto_basis

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drkit.spec import cron
-from drkit.spec.model import Spec
+from drkit.spec.model import Disruption, Spec
 from drkit.spec.units import format_duration as fmt
 
 # Fetch, verify (sha256 + snapshot status) and `etcdutl snapshot restore` together, for the largest
@@ -54,13 +54,15 @@ def _backup_interval(spec: Spec) -> float | None:
     return cron.longest_gap_seconds(spec.backups.schedule) if spec.backups else None
 
 
-def _restore_seconds(spec: Spec) -> tuple[float, str]:
+def _restore_seconds(spec: Spec, *, operator: bool = True) -> tuple[float, str]:
+    """A restore from a snapshot; `operator=False` when the person (or automation) is already at work."""
     transfer = spec.registry.quota_backend_bytes / RESTORE_THROUGHPUT_BYTES_PER_SECOND
-    seconds = spec.recovery.operator_response + transfer + RESTORED_CLUSTER_START_SECONDS
+    response = spec.recovery.operator_response if operator else 0.0
+    seconds = response + transfer + RESTORED_CLUSTER_START_SECONDS
     basis = (
-        f"restore: operator {fmt(spec.recovery.operator_response)} + fetch/verify/restore of up to"
-        f" {spec.registry.quota_backend_bytes // 1024**2}MiB {fmt(transfer)}"
-        f" + start {fmt(RESTORED_CLUSTER_START_SECONDS)}"
+        (f"restore: operator {fmt(response)} + " if operator else "restore: ")
+        + f"fetch/verify/restore of up to {spec.registry.quota_backend_bytes // 1024**2}MiB {fmt(transfer)}"
+        + f" + start {fmt(RESTORED_CLUSTER_START_SECONDS)}"
     )
     return seconds, basis
 
@@ -133,29 +135,41 @@ def _region(spec: Spec) -> Estimate:
         backup_rpo, backup_basis = _offsite_backup_rpo(spec)
         rpo = None if backup_rpo is None else max(replication.max_lag, backup_rpo)
         return Estimate(rto, rpo, basis, f"keys outside the mirrored prefixes: {backup_basis}")
-    # No mirror: the standby must first be loaded from the latest off-region backup.
+    # No mirror: the standby must first be loaded from the latest off-region backup, by whoever promotes
+    # it (the operator's response is already counted for a manual promotion).
     rpo, rpo_basis = _offsite_backup_rpo(spec)
     if rpo is None:
         return Estimate(None, None, "standby has no mirror and no off-region backup to load", rpo_basis)
-    restore, restore_basis = _restore_seconds(spec)
+    restore, restore_basis = _restore_seconds(spec, operator=False)
     return Estimate(rto + restore, rpo, f"{basis} + load standby: {restore_basis}", rpo_basis)
 
 
-def _quorum_lost(spec: Spec, why: str) -> Estimate:
-    """The primary cluster lost quorum but the region lives: fail over if there is a standby, else restore."""
-    fallback = _region(spec) if spec.standbys else _data(spec)
-    return Estimate(fallback.rto, fallback.rpo, f"{why}: {fallback.rto_basis}", f"{why}: {fallback.rpo_basis}")
+def _quorum_lost(spec: Spec, disruption: Disruption, why: str) -> Estimate:
+    """The primary cluster lost quorum but its region lives: fail over to a standby, or restore in place from
+    a backup (every target survives the loss of one AZ: S3 is regional, backup hosts sit apart from the
+    registry's AZs). The path that meets the objectives wins; otherwise the faster one."""
+    paths = [_data(spec)]
+    if spec.standbys:
+        paths.insert(0, _region(spec))
+    objective = spec.objectives[disruption]
+
+    def meets(path: Estimate) -> bool:
+        return path.rto is not None and path.rpo is not None and path.rto <= objective.rto and path.rpo <= objective.rpo
+
+    reachable = [path for path in paths if path.rto is not None]
+    chosen = next((path for path in paths if meets(path)), None) or (
+        min(reachable, key=lambda path: path.rto or 0.0) if reachable else paths[0]
+    )
+    return Estimate(chosen.rto, chosen.rpo, f"{why}: {chosen.rto_basis}", f"{why}: {chosen.rpo_basis}")
 
 
 def _az(spec: Spec) -> Estimate:
     primary = spec.primary
     if primary.availability_zones == 1:
-        region = _region(spec)
-        why = "one AZ holds the whole region"
-        return Estimate(region.rto, region.rpo, f"{why}: {region.rto_basis}", f"{why}: {region.rpo_basis}")
+        return _quorum_lost(spec, "az", f"all {_members(primary.members)} are in one AZ")
     if not primary.survives_az_loss:
         return _quorum_lost(
-            spec, f"losing an AZ takes {primary.largest_az_share} of {primary.members} members and quorum"
+            spec, "az", f"losing an AZ takes {primary.largest_az_share} of {primary.members} members and quorum"
         )
     rto, basis = _election(spec)
     return Estimate(rto, 0.0, basis, "quorum keeps every committed write")
@@ -164,6 +178,15 @@ def _az(spec: Spec) -> Estimate:
 def _member(spec: Spec) -> Estimate:
     primary = spec.primary
     if primary.members - 1 < primary.quorum:
-        return _quorum_lost(spec, f"{primary.members} member(s) lose quorum with one down")
+        why = (
+            "the only member is down"
+            if primary.members == 1
+            else f"{primary.members} members lose quorum with one down"
+        )
+        return _quorum_lost(spec, "member", why)
     rto, basis = _election(spec)
     return Estimate(rto, 0.0, basis, "quorum keeps every committed write")
+
+
+def _members(count: int) -> str:
+    return f"{count} member" if count == 1 else f"{count} members"

@@ -24,7 +24,7 @@ def closest(word: str, choices: Iterable[str]) -> list[str]:
         key=lambda pair: -pair[0],
     )
     best = [choice for score, choice in scored if score >= _CUTOFF and score == scored[0][0]]
-    return best[:2]
+    return best[:3]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

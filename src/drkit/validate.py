@@ -105,7 +105,8 @@ def _waiver_errors(spec: Spec, stack: StackFile, policies: PolicySet) -> list[In
         path: KeyPath = ("waivers", waiver.index, "rule")
         rule = rules.get(waiver.rule)
         if rule is None:
-            hint = did_you_mean(waiver.rule, rules) or "docs/policy-index.md lists the rule IDs"
+            waivable = [rule_id for rule_id, candidate in rules.items() if candidate.waivable]
+            hint = did_you_mean(waiver.rule, waivable) or "docs/policy-index.md lists the rule IDs"
             errors.append(
                 InputError(stack.locate(path), f"waiver for unknown rule {waiver.rule}", (SPEC_KEY, *path), hint)
             )

@@ -109,7 +109,13 @@ def prod_variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
 
 # The "done when" copies of the prod stack: (name, replace, with, exit code, what the output names)
 DONE_WHEN = [
-    ("four-members", "members: 5", "members: 4", 1, r"DR001 .*\n.*:\d+:\d+: region us-east-1: 4 is even"),
+    (
+        "four-members",
+        "members: 5",
+        "members: 4",
+        1,
+        r"DR001 .*\n.*:\d+:\d+: regions us-east-1, us-west-2: 4 members \(even\)",
+    ),
     (
         "two-azs",
         "role: primary, availabilityZones: 3",

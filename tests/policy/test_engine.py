@@ -232,11 +232,6 @@ def test_half_written_objective_takes_the_other_half_from_the_tier(policies: Pol
     assert report.spec.objectives["region"].rpo == policies.tiers["critical"].objectives["region"].rpo
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hint for an unknown rule suggests the closest rule IDs even when one cannot be waived: a "
-    "waiver of DR981 gets \"did you mean 'DR901'?\", and following it gives 'DR901 cannot be waived'",
-)
 def test_unknown_rule_hint_suggests_only_waivable_rules(policies: PolicySet, tmp_path: Path) -> None:
     rules = policies.rules_by_id
     unwaivable = [rule.id for rule in policies.rules if not rule.waivable]

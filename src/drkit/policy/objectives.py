@@ -42,11 +42,14 @@ def objective_rule(rule_id: str, disruption: Disruption, measure: Measure) -> Ru
         basis = estimate.rto_basis if measure == "rto" else estimate.rpo_basis
         objective = getattr(ctx.spec.objectives[disruption], measure)
         path = ("objectives", disruption, measure)
+        source = "" if (disruption, measure) in ctx.spec.written_objectives else f" tier {ctx.tier.name} default"
         if value is None:
-            yield Finding(f"{words}: no recovery path ({basis}); objective {label} {format_duration(objective)}", path)
+            yield Finding(
+                f"{words}: no recovery path ({basis});{source} objective {label} {format_duration(objective)}", path
+            )
         elif value > objective:
             yield Finding(
-                f"{words}: estimated {label} {format_duration(value)} exceeds the objective"
+                f"{words}: estimated {label} {format_duration(value)} exceeds the{source} objective"
                 f" {format_duration(objective)} ({basis})",
                 path,
             )

@@ -34,7 +34,7 @@ class EtcdReleases:
         major, minor, patch = version.split(".")
         line = self.lines.get(f"{int(major)}.{int(minor)}")
         if line is None:
-            known = ", ".join(sorted(self.lines))
+            known = ", ".join(sorted(self.lines, key=lambda minor: tuple(int(part) for part in minor.split("."))))
             return "unknown", f"etcd {version} is not a release line drkit knows ({known})"
         if int(patch) > line.latest:
             return (

@@ -143,6 +143,7 @@ class Waiver:
 class Spec:
     tier: str
     objectives: dict[str, Objective]  # every disruption type: as written, else the tier preset's
+    written_objectives: frozenset[tuple[str, str]]  # (disruption, "rto"/"rpo") the spec itself sets
     registry: Registry
     regions: tuple[Region, ...]
     replication: Replication
@@ -209,6 +210,9 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
     return Spec(
         tier=raw["tier"],
         objectives=_objectives(raw.get("objectives", {}), preset_objectives),
+        written_objectives=frozenset(
+            (disruption, measure) for disruption, written in raw.get("objectives", {}).items() for measure in written
+        ),
         registry=registry,
         regions=regions,
         replication=Replication(
