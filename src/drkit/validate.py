@@ -86,7 +86,10 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
     context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
-    results, unused = evaluate(policies.rules, context, stack.locate)
+    try:
+        results, unused = evaluate(policies.rules, context, stack.locate)
+    except UnusableInputError as failure:
+        return StackReport(file, stack.stack, tuple(failure.errors))
     return StackReport(
         file,
         stack.stack,

@@ -70,3 +70,22 @@ def test_a_rule_must_say_what_must_be_true() -> None:
         rule(id="DR900", name="Ensure x", category="vibes", severity="high", remediation="x")
     with pytest.raises(ValueError, match="DR001"):
         rule(id="R1", name="Ensure x", category="availability", severity="high", remediation="x")
+
+
+def test_a_rule_that_raises_is_reported_at_its_line(tmp_path: Path) -> None:
+    from drkit.validate import validate_file
+    from tests.conftest import STACKS, TODAY
+
+    policies = copy_policies(tmp_path)
+    source = (
+        "from drkit.policy import rule\n\n\n"
+        "@rule(id='DR998', name='Ensure nothing', category='availability', severity='low', remediation='x')\n"
+        "def check(ctx):\n"
+        "    return [1 / 0]\n"
+    )
+    (policies / "rules" / "DR998_crash.py").write_text(source, encoding="utf-8")
+    report = validate_file(STACKS / "Pulumi.prod.yaml", PolicySet.load(policies), TODAY)
+    assert report.verdict == "error"
+    (error,) = report.errors
+    assert error.location.file.endswith("DR998_crash.py") and error.location.line == 6
+    assert "rule DR998 failed while checking: ZeroDivisionError" in error.message

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from drkit.errors import KeyPath, Location
+from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.policy.rule import Rule, RuleContext
 from drkit.spec.model import Waiver
 
@@ -38,8 +39,12 @@ def evaluate(
     used: set[str] = set()
     results = []
     for rule in rules:
+        try:
+            raw_findings = rule.findings(context)
+        except Exception as error:  # a bug in a (custom) rule is a broken policy file, reported where it is
+            raise UnusableInputError([_crash(rule, error)]) from None
         findings = tuple(
-            LocatedFinding(finding.message, finding.path, locate(finding.path)) for finding in rule.findings(context)
+            LocatedFinding(finding.message, finding.path, locate(finding.path)) for finding in raw_findings
         )
         if not findings:
             results.append(RuleResult(rule, "pass"))
@@ -54,3 +59,15 @@ def evaluate(
             results.append(RuleResult(rule, "advisory", findings))
     unused = tuple(waiver for rule_id, waiver in current.items() if rule_id not in used)
     return tuple(results), unused
+
+
+def _crash(rule: Rule, error: Exception) -> InputError:
+    """Where in its own file a rule's check raised, so the rule's author can fix it."""
+    code = rule.check.__code__
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == code.co_filename]
+    line = frames[-1].lineno if frames and frames[-1].lineno else code.co_firstlineno
+    return InputError(
+        Location(code.co_filename, line, 1),
+        f"rule {rule.id} failed while checking: {type(error).__name__}: {error}",
+        hint="this is a bug in the rule, not in the stack",
+    )
