@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from drkit import __version__
+from drkit.cli.sandbox import sandbox
 from drkit.cli.validate import validate
 
 
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(validate)
+main.add_command(sandbox)

@@ -89,6 +89,9 @@ class BackupTarget:
     object_lock: float | None
     host: str | None
     path: str | None
+    transport: str | None  # rsync: ssh or daemon
+    module: str | None  # rsync daemon module
+    port: int | None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class GlobalEndpoint:
     type: str
     health_check: HealthCheck
     ttl: float
+    port: int | None
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
                 failure_threshold=endpoint_raw["healthCheck"]["failureThreshold"],
             ),
             ttl=parse_duration(endpoint_raw["ttl"]),
+            port=endpoint_raw.get("port"),
         )
         if endpoint_raw
         else None,
@@ -259,6 +264,9 @@ def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
                 object_lock=parse_duration(target["objectLock"]) if "objectLock" in target else None,
                 host=target.get("host"),
                 path=target.get("path"),
+                transport=target.get("transport"),
+                module=target.get("module"),
+                port=target.get("port"),
             )
             for index, target in enumerate(raw["targets"])
         ),

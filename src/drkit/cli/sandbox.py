@@ -1,0 +1,225 @@
+"""`drkit sandbox ...`: the local DR lab (real etcd clusters on this machine) and the faults drills use."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from drkit.errors import UnusableInputError
+from drkit.policy.catalog import PolicySet
+from drkit.project import default_project_root
+from drkit.report import text as text_report
+from drkit.sandbox.binaries import BinaryMissingError
+from drkit.sandbox.endpoint import EndpointError
+from drkit.sandbox.lab import Lab, LabError
+from drkit.sandbox.paths import StateDirError
+from drkit.sandbox.plan import DEFAULT_BASE_PORT, plan_lab
+from drkit.sandbox.ports import PortBusyError
+from drkit.sandbox.status_table import render_status
+from drkit.sandbox.supervisor_client import SupervisorError
+from drkit.spec.model import Spec
+from drkit.validate import validate_file
+
+
+def _root() -> Path:
+    root = default_project_root()
+    if root is None:
+        raise click.UsageError("no drkit project here (no Pulumi.yaml with policies/): run inside a drkit checkout")
+    return root
+
+
+def _state_dir(stack: str, state_dir: Path | None) -> Path:
+    return state_dir if state_dir is not None else _root() / ".drkit" / "sandbox" / stack
+
+
+@contextmanager
+def _lab_errors() -> Iterator[None]:
+    """Every lab failure the user can act on becomes one clear line and an exit code, never a traceback."""
+    try:
+        yield
+    except (BinaryMissingError, PortBusyError, StateDirError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except LabError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except (SupervisorError, EndpointError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+def _load_spec(stack: str) -> Spec:
+    """The stack's spec, validated as `drkit validate` does: the lab runs only specs that pass."""
+    root = _root()
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
+        raise click.UsageError(f"no stack {stack}: {path} does not exist (stacks: {known})")
+    try:
+        policies = PolicySet.load(root / "policies")
+    except UnusableInputError as failure:
+        for error in failure.errors:
+            click.echo(f"error: policy files: {error.render()}", err=True)
+        sys.exit(2)
+    report = validate_file(path, policies, date.today(), display=str(path.relative_to(root)))
+    if report.verdict != "pass" or report.spec is None:
+        click.echo(text_report.render([report], []), err=True, nl=False)
+        click.echo(
+            "error: the lab runs only specs that pass `drkit validate`: fix the spec or waive the rule", err=True
+        )
+        sys.exit(2 if report.verdict == "error" else 1)
+    return report.spec
+
+
+stack_option = click.option("--stack", default="local", show_default=True, help="Stack whose spec the lab runs.")
+state_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the lab keeps data, logs and sockets. Default: .drkit/sandbox/<stack>/ in the checkout.",
+)
+
+
+@click.group()
+def sandbox() -> None:
+    """The local DR lab: the stack's spec as real etcd clusters, mirror, rsync target and HAProxy on 127.0.0.1."""
+
+
+@sandbox.command()
+@stack_option
+@state_option
+@click.option(
+    "--base-port",
+    type=click.IntRange(1024, 65000),
+    default=DEFAULT_BASE_PORT,
+    show_default=True,
+    help="First port of the block the lab allocates (used when the lab is first created).",
+)
+def up(stack: str, state_dir: Path | None, base_port: int) -> None:
+    """Start the lab (or finish starting it); a second `up` changes nothing and says so."""
+    spec = _load_spec(stack)
+    with _lab_errors():
+        lab = Lab.prepare(plan_lab(stack, spec, base_port), _state_dir(stack, state_dir))
+        click.echo(lab.up(lambda line: click.echo(f"  {line}")))
+
+
+@sandbox.command()
+@stack_option
+@state_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(stack: str, state_dir: Path | None, output_format: str) -> None:
+    """Members, leader, raft index, db size and health per region; mirror lag; endpoint; backup target."""
+    with _lab_errors():
+        report = Lab.existing(_state_dir(stack, state_dir)).status()
+    click.echo(json.dumps(report, indent=2) if output_format == "json" else render_status(report))
+
+
+def _member_or_lab(action: str, whole: Callable[[Lab], str], one: Callable[[Lab, str], str]) -> Any:
+    @click.argument("member", required=False)
+    @stack_option
+    @state_option
+    def command(member: str | None, stack: str, state_dir: Path | None) -> None:
+        with _lab_errors():
+            lab = Lab.existing(_state_dir(stack, state_dir))
+            click.echo(one(lab, member) if member else whole(lab))
+
+    command.__doc__ = action
+    return command
+
+
+def _stop_lab(lab: Lab) -> str:
+    killed = lab.stop()
+    extra = f" (killed {len(killed)} that did not stop in time: {killed})" if killed else ""
+    return f"lab {lab.plan.stack} stopped; data kept in {lab.paths.root}{extra}"
+
+
+def _start_lab(lab: Lab) -> str:
+    return lab.up(lambda line: click.echo(f"  {line}"))
+
+
+def _stop_member(lab: Lab, member: str) -> str:
+    lab.stop_member(member)
+    return f"stopped {member}"
+
+
+def _start_member(lab: Lab, member: str) -> str:
+    if lab.start_member(member):
+        return f"started {member}; it is healthy"
+    return f"started {member}; too few of its region's members run for a quorum, so it waits for its peers"
+
+
+sandbox.command("stop")(
+    _member_or_lab(
+        "Stop the whole lab (data kept), or one MEMBER (SIGTERM, as a clean shutdown).", _stop_lab, _stop_member
+    )
+)
+sandbox.command("start")(
+    _member_or_lab("Start the stopped lab from its saved layout, or one stopped MEMBER.", _start_lab, _start_member)
+)
+
+
+@sandbox.command()
+@stack_option
+@state_option
+@click.option("--purge", is_flag=True, help="Also move the state dir aside (renamed with a timestamp, never deleted).")
+def down(stack: str, state_dir: Path | None, purge: bool) -> None:
+    """Stop every process the lab started, by pid; with --purge move its state dir aside."""
+    with _lab_errors():
+        lab = Lab.existing(_state_dir(stack, state_dir))
+        killed, aside = lab.down(purge)
+    click.echo(f"lab {stack} is down" + (f"; state moved to {aside}" if aside else "; data kept"))
+    if killed:
+        click.echo(f"  killed {len(killed)} processes that did not stop in time: {killed}")
+
+
+def _signal_command(name: str, signum: signal.Signals, doc: str) -> None:
+    @sandbox.command(name)
+    @click.argument("member")
+    @stack_option
+    @state_option
+    def command(member: str, stack: str, state_dir: Path | None) -> None:
+        with _lab_errors():
+            pid = Lab.existing(_state_dir(stack, state_dir)).signal_member(member, signum)
+        click.echo(f"sent {signum.name} to {member} (pid {pid})")
+
+    command.__doc__ = doc
+
+
+_signal_command("kill", signal.SIGKILL, "Kill MEMBER with SIGKILL (a crash; it stays down until `start MEMBER`).")
+_signal_command("pause", signal.SIGSTOP, "Freeze MEMBER with SIGSTOP (a hung process: alive, not answering).")
+_signal_command("resume", signal.SIGCONT, "Thaw a paused MEMBER with SIGCONT.")
+
+
+@sandbox.command("kill-region")
+@click.argument("region")
+@stack_option
+@state_option
+def kill_region(region: str, stack: str, state_dir: Path | None) -> None:
+    """SIGKILL every member of REGION at once (a region outage)."""
+    with _lab_errors():
+        pids = Lab.existing(_state_dir(stack, state_dir)).kill_region(region)
+    click.echo(f"killed region {region}: pids {pids}")
+
+
+def _endpoint_command(name: str, serving: bool, doc: str) -> None:
+    @sandbox.command(name)
+    @click.argument("region")
+    @stack_option
+    @state_option
+    def command(region: str, stack: str, state_dir: Path | None) -> None:
+        with _lab_errors():
+            Lab.existing(_state_dir(stack, state_dir)).set_region_serving(region, serving)
+        click.echo(f"endpoint: region {region} {'in rotation' if serving else 'drained (maintenance)'}")
+
+    command.__doc__ = doc
+
+
+_endpoint_command("drain-region", False, "Take REGION out of the endpoint's rotation (HAProxy maintenance).")
+_endpoint_command("enable-region", True, "Put REGION in the endpoint's rotation (only after promoting it!).")

@@ -1,0 +1,1 @@
+"""The local DR lab: real etcd clusters, mirror, rsync target and HAProxy endpoint on this machine."""

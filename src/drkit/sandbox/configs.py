@@ -1,0 +1,187 @@
+"""Configuration files of the lab's real components: supervisord, HAProxy and the rsync daemon."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from drkit.sandbox.binaries import EtcdBinaries
+from drkit.sandbox.paths import LabPaths
+from drkit.sandbox.plan import LabPlan, Member
+
+
+def etcd_command(plan: LabPlan, member: Member, binaries: EtcdBinaries, paths: LabPaths) -> list[str]:
+    region = plan.region(member.region)
+    assert region is not None
+    return [
+        str(binaries.etcd),
+        f"--name={member.name}",
+        f"--data-dir={paths.member_data(member.name)}",
+        f"--listen-client-urls={member.client_url}",
+        f"--advertise-client-urls={member.client_url}",
+        f"--listen-peer-urls={member.peer_url}",
+        f"--initial-advertise-peer-urls={member.peer_url}",
+        f"--initial-cluster={region.initial_cluster}",
+        f"--initial-cluster-token={region.cluster_token}",
+        "--initial-cluster-state=new",  # ignored once the data dir holds a member
+        f"--heartbeat-interval={plan.heartbeat_ms}",
+        f"--election-timeout={plan.election_ms}",
+        f"--quota-backend-bytes={plan.quota_backend_bytes}",
+        "--logger=zap",
+        "--log-outputs=stderr",
+    ]
+
+
+def mirror_command(plan: LabPlan, standby_index: int, prefix: str, binaries: EtcdBinaries) -> list[str]:
+    """etcdctl make-mirror from the primary's members into the standby (one destination endpoint)."""
+    standby = plan.standbys[standby_index]
+    command = [str(binaries.etcdctl), f"--endpoints={plan.primary.client_endpoints}", "make-mirror"]
+    if prefix:
+        command.append(f"--prefix={prefix}")
+    command.append(standby.members[0].client_url)
+    return command
+
+
+def _quote(argument: str) -> str:
+    # supervisord splits `command` with shlex; the lab's arguments hold no quotes or spaces, but paths might.
+    return f'"{argument}"' if " " in argument else argument
+
+
+def _program(name: str, command: list[str], log: Path, *, autostart: bool, autorestart: bool, env: str = "") -> str:
+    lines = [
+        f"[program:{name}]",
+        "command=" + " ".join(_quote(part) for part in command),
+        f"autostart={str(autostart).lower()}",
+        # Members are not restarted: a killed member must stay down, or the lab's faults would be fake.
+        f"autorestart={str(autorestart).lower()}",
+        "startsecs=1",
+        "startretries=1000",
+        "stopwaitsecs=30",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={log}",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=1",
+    ]
+    if env:
+        lines.append(f"environment={env}")
+    return "\n".join(lines) + "\n"
+
+
+def mirror_programs(plan: LabPlan, binaries: EtcdBinaries) -> dict[str, list[str]]:
+    """Supervisor program name -> command for every mirror (one per standby and prefix)."""
+    programs = {}
+    for standby_index, standby in enumerate(plan.standbys):
+        for prefix_index, prefix in enumerate(plan.mirror_prefixes):
+            suffix = f"-{prefix_index}" if len(plan.mirror_prefixes) > 1 else ""
+            programs[f"mirror-{standby.name}{suffix}"] = mirror_command(plan, standby_index, prefix, binaries)
+    return programs
+
+
+def supervisord_conf(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> str:
+    sections = [
+        f"""; Written by drkit sandbox for stack {plan.stack}. Regenerated on every `up`.
+[unix_http_server]
+file={paths.supervisor_socket}
+chmod=0700
+
+[supervisord]
+pidfile={paths.supervisor_pid}
+logfile={paths.logs / "supervisord.log"}
+childlogdir={paths.logs}
+directory={paths.root}
+identifier=drkit-{plan.stack}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{paths.supervisor_socket}
+"""
+    ]
+    for member in plan.members:
+        sections.append(
+            _program(
+                member.program,
+                etcd_command(plan, member, binaries, paths),
+                paths.logs / f"{member.program}.log",
+                autostart=True,
+                autorestart=False,
+                env=f'DRKIT_REGION="{member.region}",DRKIT_AZ="{member.az}"',
+            )
+        )
+    for name, command in mirror_programs(plan, binaries).items():
+        # Mirrors start once both clusters are healthy, and are restarted whenever they die.
+        sections.append(_program(name, command, paths.logs / f"{name}.log", autostart=False, autorestart=True))
+    sections.append(
+        _program(
+            "haproxy",
+            ["/usr/sbin/haproxy", "-db", "-f", str(paths.haproxy_conf)],
+            paths.logs / "haproxy.log",
+            autostart=True,
+            autorestart=True,
+        )
+    )
+    sections.append(
+        _program(
+            "rsyncd",
+            [
+                "/usr/bin/rsync",
+                "--daemon",
+                "--no-detach",
+                f"--config={paths.rsyncd_conf}",
+                "--address=127.0.0.1",
+                f"--port={plan.rsync_port}",
+            ],
+            paths.logs / "rsyncd.log",
+            autostart=True,
+            autorestart=True,
+        )
+    )
+    return "\n".join(sections)
+
+
+def haproxy_cfg(plan: LabPlan, paths: LabPaths, serving: set[str]) -> str:
+    """One TCP frontend; every member is a server, only those of the `serving` regions in rotation."""
+    interval, fall = plan.check_interval_ms, plan.check_fall
+    lines = [
+        f"# Written by drkit sandbox for stack {plan.stack}: the lab's global endpoint.",
+        "global",
+        f"    stats socket {paths.haproxy_socket} mode 600 level admin",
+        "defaults",
+        "    mode tcp",
+        "    timeout connect 2s",
+        "    timeout client 1h",
+        "    timeout server 1h",
+        "frontend registry",
+        f"    bind 127.0.0.1:{plan.endpoint_port}",
+        "    default_backend registry",
+        "backend registry",
+        "    option httpchk",
+        "    http-check send meth GET uri /health",
+        "    http-check expect status 200",
+        # A region taken out of rotation must drop its clients' sessions, or gRPC streams would stay on it.
+        f"    default-server inter {interval}ms fall {fall} rise 1 on-marked-down shutdown-sessions"
+        " on-marked-up shutdown-backup-sessions",
+    ]
+    for member in plan.members:
+        state = "" if member.region in serving else " disabled"
+        lines.append(f"    server {member.name} 127.0.0.1:{member.client_port} check{state}")
+    return "\n".join(lines) + "\n"
+
+
+def rsyncd_conf(plan: LabPlan, paths: LabPaths) -> str:
+    return f"""# Written by drkit sandbox for stack {plan.stack}: the lab's backup target, on loopback only.
+use chroot = no
+uid = {os.getuid()}
+gid = {os.getgid()}
+log file = {paths.logs / "rsyncd-transfers.log"}
+pid file = {paths.run / "rsyncd.pid"}
+
+[{plan.rsync_module}]
+    path = {paths.backups}
+    comment = drkit lab backup target ({plan.stack})
+    read only = no
+    list = yes
+"""

@@ -1,0 +1,102 @@
+"""Talk to etcd members over their HTTP/JSON gateway (/v3/...), which 3.4 and 3.5 both serve.
+
+Enough for health, status, probes and workloads without a gRPC client library; operations that etcd only
+offers through etcdctl (snapshots, member changes, make-mirror) use the real etcdctl.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+
+class EtcdUnavailableError(Exception):
+    """The member did not answer (down, paused, or no quorum)."""
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _call(url: str, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            result: dict[str, Any] = json.loads(response.read())
+    except (urllib.error.URLError, OSError, TimeoutError, json.JSONDecodeError) as error:
+        raise EtcdUnavailableError(f"{url}: {error}") from None
+    if "error" in result:
+        raise EtcdUnavailableError(f"{url}: {result['error']}")
+    return result
+
+
+def healthy(url: str, timeout: float = 1.0) -> bool:
+    """etcd's own /health: true when the member has a leader and serves reads."""
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as response:
+            return bool(json.loads(response.read()).get("health") == "true")
+    except (urllib.error.URLError, OSError, TimeoutError, json.JSONDecodeError):
+        return False
+
+
+def put(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None = None) -> int:
+    """Write a key; returns the cluster revision of the write."""
+    body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
+    if lease is not None:
+        body["lease"] = str(lease)
+    return int(_call(url, "/v3/kv/put", body, timeout)["header"]["revision"])
+
+
+def get(url: str, key: str, timeout: float = 2.0) -> str | None:
+    kvs = _call(url, "/v3/kv/range", {"key": _b64(key)}, timeout).get("kvs", [])
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def count(url: str, prefix: str, timeout: float = 5.0) -> int:
+    """Keys under `prefix` (all keys for the empty prefix)."""
+    start = prefix or "\0"
+    end = _prefix_end(prefix)
+    result = _call(url, "/v3/kv/range", {"key": _b64(start), "range_end": _b64(end), "count_only": True}, timeout)
+    return int(result.get("count", 0))
+
+
+def _prefix_end(prefix: str) -> str:
+    if not prefix:
+        return "\0"
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def grant_lease(url: str, ttl_seconds: int, timeout: float = 2.0) -> int:
+    return int(_call(url, "/v3/lease/grant", {"TTL": str(ttl_seconds)}, timeout)["ID"])
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    member_id: str
+    leader_id: str
+    version: str
+    raft_index: int
+    db_size: int
+    revision: int
+
+    @property
+    def is_leader(self) -> bool:
+        return self.member_id == self.leader_id
+
+
+def status(url: str, timeout: float = 1.0) -> MemberStatus:
+    result = _call(url, "/v3/maintenance/status", {}, timeout)
+    return MemberStatus(
+        member_id=str(result["header"]["member_id"]),
+        leader_id=str(result.get("leader", "0")),
+        version=str(result.get("version", "?")),
+        raft_index=int(result.get("raftIndex", 0)),
+        db_size=int(result.get("dbSize", 0)),
+        revision=int(result["header"].get("revision", 0)),
+    )

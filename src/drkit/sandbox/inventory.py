@@ -1,0 +1,77 @@
+"""The Ansible inventory of a lab: the same group and host variable names the cloud inventory uses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drkit.sandbox.binaries import EtcdBinaries
+from drkit.sandbox.paths import LabPaths
+from drkit.sandbox.plan import LabPlan
+
+
+def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[str, Any]:
+    supervisorctl = f"{Path(sys.executable).with_name('supervisorctl')} -c {paths.supervisor_conf}"
+    regions: dict[str, Any] = {}
+    for region in plan.regions:
+        hosts = {}
+        for member in region.members:
+            hosts[member.name] = {
+                "ansible_connection": "local",
+                "drkit_member_name": member.name,
+                "drkit_region": region.name,
+                "drkit_region_role": region.role,
+                "drkit_az": member.az,
+                "drkit_client_url": member.client_url,
+                "drkit_peer_url": member.peer_url,
+                "drkit_initial_cluster": region.initial_cluster,
+                "drkit_cluster_endpoints": region.client_endpoints,
+                "drkit_data_dir": str(paths.member_data(member.name)),
+                "drkit_etcd_bin": str(binaries.etcd),
+                "drkit_etcdctl_bin": str(binaries.etcdctl),
+                "drkit_etcdutl_bin": str(binaries.etcdutl) if binaries.etcdutl else None,
+                "drkit_start_command": f"{supervisorctl} start {member.program}",
+                "drkit_stop_command": f"{supervisorctl} stop {member.program}",
+            }
+        regions[f"region_{region.name.replace('-', '_')}"] = {"hosts": hosts}
+    return {
+        "all": {
+            "vars": {
+                "drkit_stack": plan.stack,
+                "drkit_etcd_version": plan.version,
+                "drkit_state_dir": str(paths.root),
+            },
+            "children": {
+                "registry": {"children": regions},
+                "backup_targets": {
+                    "hosts": {
+                        "lab-rsync": {
+                            "ansible_connection": "local",
+                            "drkit_backup_type": "rsync",
+                            "drkit_rsync_url": f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
+                            "drkit_backup_dir": str(paths.backups / plan.rsync_path.lstrip("/")),
+                        }
+                    }
+                },
+                "endpoint": {
+                    "hosts": {
+                        "lab-endpoint": {
+                            "ansible_connection": "local",
+                            "drkit_endpoint_url": f"http://127.0.0.1:{plan.endpoint_port}",
+                            "drkit_haproxy_socket": str(paths.haproxy_socket),
+                        }
+                    }
+                },
+            },
+        }
+    }
+
+
+def write_inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> Path:
+    header = f"# Written by `drkit sandbox up` for stack {plan.stack}; regenerated on every up.\n"
+    body = yaml.safe_dump(inventory(plan, binaries, paths), sort_keys=False)
+    paths.inventory.write_text(header + body, encoding="utf-8")
+    return paths.inventory

@@ -1,0 +1,362 @@
+"""Bring a lab up, report on it, break it on purpose, and take it down: every process by pid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drkit.sandbox import endpoint, etcd_client
+from drkit.sandbox.binaries import EtcdBinaries, find_binaries
+from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf
+from drkit.sandbox.inventory import write_inventory
+from drkit.sandbox.paths import LabPaths
+from drkit.sandbox.plan import PLAN_FILE, LabPlan, Member, load_saved_plan
+from drkit.sandbox.ports import check_free
+from drkit.sandbox.supervisor_client import Supervisor
+
+Progress = Callable[[str], None]
+HEALTH_TIMEOUT = 60.0
+MIRROR_TIMEOUT = 30.0
+
+
+class LabError(Exception):
+    """Something the user can act on: the message says what and how. exit_code 2 for unusable input
+    (no such lab, member or region), 1 for a lab that did not come up."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class Lab:
+    paths: LabPaths
+    plan: LabPlan
+    binaries: EtcdBinaries
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.paths)
+
+    @classmethod
+    def prepare(cls, plan: LabPlan, state_dir: Path) -> Lab:
+        """The lab for a fresh plan, or the saved one when the state dir already holds a lab of that spec."""
+        paths = LabPaths(state_dir)
+        saved = load_saved_plan(state_dir)
+        if saved is not None:
+            if _shape(saved) != _shape(plan):
+                raise LabError(
+                    f"the lab in {state_dir} was built from a different spec (regions, members or version changed):"
+                    " run `drkit sandbox down --purge` first (its data is moved aside, not deleted)"
+                )
+            plan = saved
+        return cls(paths, plan, find_binaries(plan.version))
+
+    @classmethod
+    def existing(cls, state_dir: Path) -> Lab:
+        plan = load_saved_plan(state_dir)
+        if plan is None:
+            raise LabError(f"no lab in {state_dir}: start one with `drkit sandbox up`")
+        return cls(LabPaths(state_dir), plan, find_binaries(plan.version))
+
+    # --- up ------------------------------------------------------------------------------------------
+
+    def up(self, progress: Progress) -> str:
+        supervisor = self.supervisor
+        if supervisor.running():
+            return self._resume(progress)
+        check_free(self.plan.ports())
+        self.paths.create()
+        (self.paths.backups / self.plan.rsync_path.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        (self.paths.root / PLAN_FILE).write_text(self.plan.to_json(), encoding="utf-8")
+        serving = endpoint.load_serving(self.paths, self.plan)
+        self.paths.supervisor_conf.write_text(supervisord_conf(self.plan, self.binaries, self.paths))
+        self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, serving))
+        self.paths.rsyncd_conf.write_text(rsyncd_conf(self.plan, self.paths))
+        progress(f"starting supervisord with {len(self.plan.members)} etcd {self.plan.version} members")
+        supervisor.start()
+        self._wait_healthy(self.plan.members, progress)
+        self._start_mirrors(progress)
+        self._wait_endpoint(progress)
+        inventory = write_inventory(self.plan, self.binaries, self.paths)
+        return (
+            f"lab {self.plan.stack} is up: endpoint http://127.0.0.1:{self.plan.endpoint_port}, inventory {inventory}"
+        )
+
+    def _resume(self, progress: Progress) -> str:
+        """supervisord already runs: start whatever is not running, or say nothing changed."""
+        processes = self.supervisor.processes()
+        stopped = [name for name, info in processes.items() if info["statename"] != "RUNNING"]
+        if not stopped:
+            return f"lab {self.plan.stack} is already up; nothing changed"
+        members = [member for member in self.plan.members if member.program in stopped]
+        for member in members:
+            progress(f"starting {member.name}")
+            self.supervisor.start_program(member.program)
+        self._wait_healthy(members, progress)
+        mirrors = self._allowed_mirrors(progress)
+        for name in stopped:
+            if not name.startswith("etcd-") and (not name.startswith("mirror-") or name in mirrors):
+                self.supervisor.start_program(name)
+        write_inventory(self.plan, self.binaries, self.paths)
+        return f"lab {self.plan.stack} was up; started {', '.join(sorted(stopped))}"
+
+    def _wait_healthy(self, members: tuple[Member, ...] | list[Member], progress: Progress) -> None:
+        progress(f"waiting until {len(members)} members are healthy")
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        waiting = list(members)
+        while waiting and time.monotonic() < deadline:
+            waiting = [member for member in waiting if not etcd_client.healthy(member.client_url)]
+            if waiting:
+                time.sleep(0.2)
+        if waiting:
+            logs = ", ".join(str(self.paths.logs / f"{member.program}.log") for member in waiting)
+            raise LabError(
+                f"{', '.join(m.name for m in waiting)} did not become healthy in {HEALTH_TIMEOUT:.0f}s: see {logs}",
+                exit_code=1,
+            )
+
+    def _allowed_mirrors(self, progress: Progress) -> list[str]:
+        """Mirror programs that may run. A standby the endpoint already serves has been promoted and taken
+        writes: mirroring into it again would overwrite them with the old primary's keys."""
+        serving = endpoint.load_serving(self.paths, self.plan)
+        allowed = []
+        for name in mirror_programs(self.plan, self.binaries):
+            promoted = [s.name for s in self.plan.standbys if name.startswith(f"mirror-{s.name}") and s.name in serving]
+            if promoted:
+                progress(f"not starting {name}: the endpoint serves {promoted[0]}, so it has been promoted")
+            else:
+                allowed.append(name)
+        return allowed
+
+    def _start_mirrors(self, progress: Progress) -> None:
+        programs = self._allowed_mirrors(progress)
+        if not programs:
+            return
+        for name in programs:
+            progress(f"starting {name} (etcdctl make-mirror)")
+            self.supervisor.start_program(name)
+        for standby in self.plan.standbys:
+            if not any(name.startswith(f"mirror-{standby.name}") for name in programs):
+                continue
+            measured = self.mirror_lag(standby.name, MIRROR_TIMEOUT)
+            if measured is None:
+                raise LabError(
+                    f"the mirror into {standby.name} did not catch up in {MIRROR_TIMEOUT:.0f}s:"
+                    f" see {self.paths.logs}/mirror-{standby.name}*.log",
+                    exit_code=1,
+                )
+            progress(f"mirror into {standby.name} caught up ({measured[0]:.2f}s)")
+
+    def _wait_endpoint(self, progress: Progress) -> None:
+        url = f"http://127.0.0.1:{self.plan.endpoint_port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if etcd_client.healthy(url):
+                progress(f"endpoint {url} answers")
+                return
+            time.sleep(0.2)
+        raise LabError(f"the endpoint {url} did not answer in 20s: see {self.paths.logs / 'haproxy.log'}", exit_code=1)
+
+    # --- status --------------------------------------------------------------------------------------
+
+    def probe_key(self) -> str:
+        prefix = self.plan.mirror_prefixes[0] if self.plan.mirror_prefixes else ""
+        return f"{prefix}drkit-lab-probe" if prefix else "/drkit/lab/probe"
+
+    def mirror_lag(self, standby: str, timeout: float) -> tuple[float, int] | None:
+        """How long a write on the primary takes to appear on `standby` through the mirror, and how many
+        primary revisions were committed meanwhile (the backlog the mirror was working through).
+        None when the probe did not arrive in time."""
+        region = self.plan.region(standby)
+        assert region is not None
+        token = f"{time.time():.6f}-{os.getpid()}"
+        key = self.probe_key()
+        start = time.monotonic()
+        try:
+            primary_url = self._live_url(self.plan.primary.members)
+            written_at = etcd_client.put(primary_url, key, token)
+        except etcd_client.EtcdUnavailableError:
+            return None
+        deadline = start + timeout
+        while time.monotonic() < deadline:
+            for member in region.members:
+                try:
+                    if etcd_client.get(member.client_url, key, timeout=1) == token:
+                        seconds = time.monotonic() - start
+                        now = etcd_client.status(primary_url).revision
+                        return seconds, now - written_at
+                except etcd_client.EtcdUnavailableError:
+                    continue
+            time.sleep(0.02)
+        return None
+
+    def _live_url(self, members: tuple[Member, ...]) -> str:
+        for member in members:
+            if etcd_client.healthy(member.client_url, timeout=0.5):
+                return member.client_url
+        raise etcd_client.EtcdUnavailableError("no healthy member")
+
+    def status(self) -> dict[str, Any]:
+        running = self.supervisor.running()
+        processes = self.supervisor.processes() if running else {}
+        regions = []
+        for region in self.plan.regions:
+            members = []
+            for member in region.members:
+                info = processes.get(member.program, {})
+                row: dict[str, Any] = {
+                    "name": member.name,
+                    "az": member.az,
+                    "process": info.get("statename", "STOPPED"),
+                    "pid": info.get("pid") or None,
+                    "clientUrl": member.client_url,
+                    "healthy": etcd_client.healthy(member.client_url, timeout=0.5),
+                }
+                try:
+                    state = etcd_client.status(member.client_url, timeout=0.5)
+                    row |= {
+                        "version": state.version,
+                        "leader": state.is_leader,
+                        "raftIndex": state.raft_index,
+                        "dbSize": state.db_size,
+                        "revision": state.revision,
+                    }
+                except etcd_client.EtcdUnavailableError:
+                    row |= {"version": None, "leader": False, "raftIndex": None, "dbSize": None, "revision": None}
+                members.append(row)
+            regions.append({"name": region.name, "role": region.role, "members": members})
+        mirrors = []
+        for standby in self.plan.standbys:
+            programs = [
+                name for name in mirror_programs(self.plan, self.binaries) if name.startswith(f"mirror-{standby.name}")
+            ]
+            measured = self.mirror_lag(standby.name, 5.0) if running else None
+            mirrors.append(
+                {
+                    "standby": standby.name,
+                    "process": ",".join(processes.get(name, {}).get("statename", "STOPPED") for name in programs),
+                    "lagSeconds": measured[0] if measured else None,
+                    "lagRevisions": measured[1] if measured else None,
+                }
+            )
+        return {
+            "stack": self.plan.stack,
+            "stateDir": str(self.paths.root),
+            "supervisord": "RUNNING" if running else "STOPPED",
+            "regions": regions,
+            "mirrors": mirrors,
+            "endpoint": self._endpoint_status(running),
+            "backupTarget": self._backup_target_status(),
+        }
+
+    def _endpoint_status(self, running: bool) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.plan.endpoint_port}"
+        servers: dict[str, str] = {}
+        if running:
+            try:
+                servers = endpoint.server_states(self.paths)
+            except endpoint.EndpointError:
+                servers = {}
+        serving = sorted({member.region for member in self.plan.members if servers.get(member.name) == "UP"})
+        return {
+            "url": url,
+            "answers": etcd_client.healthy(url, timeout=1),
+            "servingRegions": serving,
+            "servers": servers,
+        }
+
+    def _backup_target_status(self) -> dict[str, Any]:
+        url = f"rsync://127.0.0.1:{self.plan.rsync_port}/"
+        try:
+            listing = subprocess.run(
+                ["rsync", "--contimeout=3", url], capture_output=True, text=True, timeout=10, check=False
+            )
+            reachable = listing.returncode == 0 and self.plan.rsync_module in listing.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            reachable = False
+        return {"url": f"{url}{self.plan.rsync_module}{self.plan.rsync_path}", "reachable": reachable}
+
+    # --- stop, start, down ---------------------------------------------------------------------------
+
+    def stop(self) -> list[int]:
+        """Stop every lab process (supervisord last), by pid; the data stays."""
+        return self.supervisor.shutdown()
+
+    def down(self, purge: bool) -> tuple[list[int], Path | None]:
+        killed = self.stop()
+        if not purge:
+            return killed, None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.paths.root.with_name(f"{self.paths.root.name}.purged-{stamp}")
+        shutil.move(str(self.paths.root), aside)
+        return killed, aside
+
+    # --- faults --------------------------------------------------------------------------------------
+
+    def _member(self, name: str) -> Member:
+        member = self.plan.member(name)
+        if member is None:
+            known = ", ".join(m.name for m in self.plan.members)
+            raise LabError(f"no member {name} in the lab (members: {known})")
+        return member
+
+    def _pid(self, member: Member) -> int:
+        info = self.supervisor.processes().get(member.program, {})
+        if info.get("statename") != "RUNNING" or not info.get("pid"):
+            raise LabError(f"{member.name} is not running ({info.get('statename', 'unknown')})")
+        return int(info["pid"])
+
+    def signal_member(self, name: str, signum: signal.Signals) -> int:
+        member = self._member(name)
+        pid = self._pid(member)
+        os.kill(pid, signum)
+        return pid
+
+    def stop_member(self, name: str) -> None:
+        self.supervisor.stop_program(self._member(name).program)
+
+    def start_member(self, name: str) -> bool:
+        """Start a stopped member; wait until it is healthy when its cluster can have a quorum.
+        Returns whether it was waited for."""
+        member = self._member(name)
+        self.supervisor.start_program(member.program)
+        region = self.plan.region(member.region)
+        assert region is not None
+        processes = self.supervisor.processes()
+        running = sum(1 for m in region.members if processes.get(m.program, {}).get("statename") == "RUNNING")
+        if running < len(region.members) // 2 + 1:
+            return False  # no quorum yet: it becomes healthy once enough of its peers are started too
+        self._wait_healthy([member], lambda _: None)
+        return True
+
+    def kill_region(self, name: str) -> list[int]:
+        region = self.plan.region(name)
+        if region is None:
+            raise LabError(f"no region {name} in the lab (regions: {', '.join(r.name for r in self.plan.regions)})")
+        processes = self.supervisor.processes()
+        pids = [int(processes[m.program]["pid"]) for m in region.members if processes[m.program]["pid"]]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def set_region_serving(self, name: str, serving: bool) -> None:
+        endpoint.set_region(self.paths, self.plan, name, "ready" if serving else "maint")
+        current = endpoint.load_serving(self.paths, self.plan)
+        current = current | {name} if serving else current - {name}
+        endpoint.save_serving(self.paths, current)
+        # A restarted HAProxy must come back with the same choice.
+        self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, current))
+
+
+def _shape(plan: LabPlan) -> tuple[Any, ...]:
+    """What must not change under an existing lab's data: regions, member names and the etcd version."""
+    return (plan.version, tuple((r.name, r.role, tuple(m.name for m in r.members)) for r in plan.regions))

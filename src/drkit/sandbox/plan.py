@@ -1,0 +1,159 @@
+"""The lab's layout, derived from the DR spec: members, ports, paths. Saved as lab.json in the state dir so a
+second `up` reuses the same ports and data."""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from drkit.spec.model import Spec
+
+DEFAULT_BASE_PORT = 23790
+PLAN_FILE = "lab.json"
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    region: str
+    role: str
+    az: str
+    client_port: int
+    peer_port: int
+
+    @property
+    def client_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+    @property
+    def program(self) -> str:
+        """The member's supervisor program name."""
+        return f"etcd-{self.name}"
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    name: str
+    role: str
+    members: tuple[Member, ...]
+
+    @property
+    def cluster_token(self) -> str:
+        return f"drkit-{self.name}"
+
+    @property
+    def initial_cluster(self) -> str:
+        return ",".join(f"{member.name}={member.peer_url}" for member in self.members)
+
+    @property
+    def client_endpoints(self) -> str:
+        return ",".join(member.client_url for member in self.members)
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    stack: str
+    version: str
+    base_port: int
+    regions: tuple[RegionPlan, ...]
+    endpoint_port: int
+    rsync_port: int
+    rsync_module: str
+    rsync_path: str  # the spec target's path inside the module
+    mirror_prefixes: tuple[str, ...]  # empty: no mirror
+    heartbeat_ms: int
+    election_ms: int
+    quota_backend_bytes: int
+    check_interval_ms: int
+    check_fall: int
+
+    @property
+    def primary(self) -> RegionPlan:
+        return next(region for region in self.regions if region.role == "primary")
+
+    @property
+    def standbys(self) -> tuple[RegionPlan, ...]:
+        return tuple(region for region in self.regions if region.role == "standby")
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return tuple(member for region in self.regions for member in region.members)
+
+    def member(self, name: str) -> Member | None:
+        return next((member for member in self.members if member.name == name), None)
+
+    def region(self, name: str) -> RegionPlan | None:
+        return next((region for region in self.regions if region.name == name), None)
+
+    def ports(self) -> list[tuple[int, str]]:
+        """Every port the lab listens on, with what it is for (for busy-port errors)."""
+        ports = []
+        for member in self.members:
+            ports.append((member.client_port, f"client port of {member.name}"))
+            ports.append((member.peer_port, f"peer port of {member.name}"))
+        ports.append((self.endpoint_port, "HAProxy global endpoint"))
+        ports.append((self.rsync_port, "rsync daemon"))
+        return ports
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LabPlan:
+        data: dict[str, Any] = json.loads(text)
+        regions = tuple(
+            RegionPlan(
+                name=region["name"],
+                role=region["role"],
+                members=tuple(Member(**member) for member in region["members"]),
+            )
+            for region in data.pop("regions")
+        )
+        data["mirror_prefixes"] = tuple(data["mirror_prefixes"])
+        return cls(regions=regions, **data)
+
+
+def plan_lab(stack: str, spec: Spec, base_port: int = DEFAULT_BASE_PORT) -> LabPlan:
+    """Lay the spec's regions out as local clusters: ports in one block from `base_port`."""
+    next_port = base_port
+    regions = []
+    for region in spec.regions:
+        members = []
+        for index in range(region.members):
+            az = f"{region.name}-{string.ascii_lowercase[index % region.availability_zones]}"
+            members.append(Member(f"{region.name}-{index + 1}", region.name, region.role, az, next_port, next_port + 1))
+            next_port += 2
+        regions.append(RegionPlan(region.name, region.role, tuple(members)))
+    endpoint = spec.global_endpoint
+    endpoint_port = endpoint.port if endpoint and endpoint.port else next_port
+    rsync_targets = [t for t in (spec.backups.targets if spec.backups else ()) if t.type == "rsync"]
+    rsync = rsync_targets[0] if rsync_targets else None
+    mirror = spec.replication
+    return LabPlan(
+        stack=stack,
+        version=spec.registry.version,
+        base_port=base_port,
+        regions=tuple(regions),
+        endpoint_port=endpoint_port,
+        rsync_port=rsync.port if rsync and rsync.port else next_port + 1,
+        rsync_module=rsync.module if rsync and rsync.module else "drkit-backups",
+        rsync_path=rsync.path if rsync and rsync.path else "/",
+        mirror_prefixes=("",) if mirror.mirrors_everything else mirror.prefixes if mirror.mode == "mirror" else (),
+        heartbeat_ms=round(spec.registry.heartbeat_interval * 1000),
+        election_ms=round(spec.registry.election_timeout * 1000),
+        quota_backend_bytes=spec.registry.quota_backend_bytes,
+        check_interval_ms=round(endpoint.health_check.interval * 1000) if endpoint else 1000,
+        check_fall=endpoint.health_check.failure_threshold if endpoint else 2,
+    )
+
+
+def load_saved_plan(state_dir: Path) -> LabPlan | None:
+    path = state_dir / PLAN_FILE
+    return LabPlan.from_json(path.read_text(encoding="utf-8")) if path.exists() else None

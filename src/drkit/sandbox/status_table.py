@@ -1,0 +1,54 @@
+"""`drkit sandbox status` as tables for a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:.0f}KiB" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f}MiB"
+
+
+def render_status(report: dict[str, Any]) -> str:
+    lines = [f"lab {report['stack']}  ({report['stateDir']})  supervisord {report['supervisord']}"]
+    for region in report["regions"]:
+        lines.append(f"region {region['name']} ({region['role']})")
+        rows = [["member", "az", "version", "leader", "raft index", "db size", "health", "process"]]
+        for member in region["members"]:
+            rows.append(
+                [
+                    member["name"],
+                    member["az"],
+                    member["version"] or "-",
+                    "*" if member["leader"] else "",
+                    "-" if member["raftIndex"] is None else str(member["raftIndex"]),
+                    _size(member["dbSize"]),
+                    "healthy" if member["healthy"] else "UNHEALTHY",
+                    f"{member['process']}" + (f" pid {member['pid']}" if member["pid"] else ""),
+                ]
+            )
+        lines.extend(_table(rows))
+    for mirror in report["mirrors"]:
+        lag = (
+            "not arriving"
+            if mirror["lagSeconds"] is None
+            else (f"{mirror['lagSeconds']:.3f}s, {mirror['lagRevisions']} revisions behind")
+        )
+        lines.append(f"mirror -> {mirror['standby']}: {mirror['process']}, lag {lag}")
+    endpoint = report["endpoint"]
+    serving = ", ".join(endpoint["servingRegions"]) or "no region"
+    lines.append(
+        f"endpoint {endpoint['url']}: {'answers' if endpoint['answers'] else 'DOES NOT ANSWER'}, serving {serving}"
+    )
+    target = report["backupTarget"]
+    lines.append(f"backup target {target['url']}: {'reachable' if target['reachable'] else 'UNREACHABLE'}")
+    return "\n".join(lines)
