@@ -5,9 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run validate test lint docs bench clean
+.PHONY: setup system run validate lab test lint docs bench clean
 
-setup: $(STAMP)
+setup: system $(STAMP)
+
+# The lab's Debian packages: etcd 3.4.23, HAProxy, rsync. Installed when missing and we are root; otherwise
+# the command to run is printed (the lab's own check names what is missing, too).
+SYSTEM_PACKAGES := etcd-server etcd-client haproxy rsync
+system:
+	@missing=""; for tool in /usr/bin/etcd /usr/bin/etcdctl /usr/sbin/haproxy /usr/bin/rsync; do \
+	  [ -x $$tool ] || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing; run: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
 
 # Reinstall when the pinned dependencies change.
 $(STAMP): pyproject.toml constraints.txt
@@ -15,8 +30,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-# The main job on the built-in local default: validate every stack and print the report.
-run: validate
+# The main job on the built-in local default: validate every stack, then run the local DR lab from
+# stacks/Pulumi.local.yaml, show its status and take it down again (data kept in .drkit/sandbox/local).
+run: validate lab
+
+lab: setup
+	$(BIN)/drkit sandbox up
+	$(BIN)/drkit sandbox status
+	$(BIN)/drkit sandbox down
 
 validate: setup
 	$(BIN)/drkit validate
