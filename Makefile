@@ -56,6 +56,7 @@ docs: setup
 
 bench: setup
 	$(BIN)/python benchmarks/validate_stacks.py
+	$(BIN)/python benchmarks/sandbox_lab.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
