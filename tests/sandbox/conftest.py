@@ -15,6 +15,7 @@ from drkit.policy.catalog import PolicySet
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.plan import LabPlan, plan_lab
 from drkit.sandbox.ports import is_free
+from drkit.sandbox.supervisor_client import pid_alive
 from drkit.spec.model import Spec
 from drkit.validate import validate_file
 from tests.conftest import STACKS, TODAY
@@ -41,14 +42,6 @@ def lab_plan(policies: PolicySet) -> LabPlan:
     return plan_lab("local", local_spec(policies), free_block())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 class LabTracker:
     """Remembers every pid a lab ran, so teardown can prove they are all gone."""
 
@@ -65,7 +58,7 @@ class LabTracker:
     def teardown(self) -> list[int]:
         self.record()
         self.lab.down(purge=False)
-        survivors = [pid for pid in self.pids if _alive(pid)]
+        survivors = [pid for pid in self.pids if pid_alive(pid)]
         for pid in survivors:
             os.kill(pid, signal.SIGKILL)
         return survivors

@@ -20,7 +20,7 @@ class SupervisorError(Exception):
     pass
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,7 +44,7 @@ class Supervisor:
             pid = int(self.paths.supervisor_pid.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def running(self) -> bool:
         if self.pid is None:
@@ -100,9 +100,9 @@ class Supervisor:
         leftovers = []
         deadline = time.monotonic() + timeout
         for process in [*children, *([pid] if pid else [])]:
-            while _pid_alive(process) and time.monotonic() < deadline:
+            while pid_alive(process) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _pid_alive(process):
+            if pid_alive(process):
                 os.kill(process, signal.SIGKILL)
                 leftovers.append(process)
         return leftovers
