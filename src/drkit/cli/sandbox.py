@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from drkit.errors import UnusableInputError
-from drkit.policy.catalog import PolicySet
+from drkit.cli.common import load_policies_or_exit
 from drkit.project import default_project_root
 from drkit.report import text as text_report
 from drkit.sandbox.binaries import BinaryMissingError
@@ -63,12 +62,7 @@ def _load_spec(stack: str) -> Spec:
     if not path.exists():
         known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
         raise click.UsageError(f"no stack {stack}: {path} does not exist (stacks: {known})")
-    try:
-        policies = PolicySet.load(root / "policies")
-    except UnusableInputError as failure:
-        for error in failure.errors:
-            click.echo(f"error: policy files: {error.render()}", err=True)
-        sys.exit(2)
+    policies = load_policies_or_exit(root / "policies")
     report = validate_file(path, policies, date.today(), display=str(path.relative_to(root)))
     if report.verdict != "pass" or report.spec is None:
         click.echo(text_report.render([report], []), err=True, nl=False)

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
-from drkit.errors import UnusableInputError
-from drkit.policy.catalog import PolicySet
+from drkit.cli.common import load_policies_or_exit
 from drkit.project import default_project_root
-from drkit.report import EXIT_UNUSABLE_INPUT, exit_code, github, jsonout, text
+from drkit.report import exit_code, github, jsonout, text
 from drkit.validate import validate_paths
 
 _RENDERERS = {"text": text.render, "json": jsonout.render, "github": github.render}
@@ -66,12 +65,7 @@ def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | N
         if root is None:
             raise click.UsageError("no drkit project here to find stacks/ in: name the stack files to check")
         paths = (_relative(root / "stacks"),)
-    try:
-        policies = PolicySet.load(policies_dir)
-    except UnusableInputError as failure:
-        for error in failure.errors:
-            click.echo(f"error: policy files: {error.render()}", err=True)
-        sys.exit(EXIT_UNUSABLE_INPUT)
+    policies = load_policies_or_exit(policies_dir)
     reports, path_errors = validate_paths(list(paths), policies, today or date.today())
     click.echo(_RENDERERS[output_format](reports, path_errors), nl=False)
     sys.exit(exit_code(reports, path_errors))
