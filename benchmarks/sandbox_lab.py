@@ -26,7 +26,7 @@ from pathlib import Path
 
 from drkit.policy.catalog import PolicySet
 from drkit.sandbox import etcd_client
-from drkit.sandbox.configs import etcd_command
+from drkit.sandbox.configs import etcd_command, write_etcd_configs
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan, plan_lab
@@ -53,10 +53,11 @@ def by_hand(plan: LabPlan, directory: Path, lab: Lab) -> float:
     """Start the plan's etcd members directly and wait until all are healthy; returns seconds."""
     paths = LabPaths(directory)
     paths.data.mkdir(parents=True)
+    write_etcd_configs(plan, paths)
     start = time.perf_counter()
     processes = [
         subprocess.Popen(
-            etcd_command(plan, member, lab.binaries, paths), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            etcd_command(member, lab.binaries, paths), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         for member in plan.members
     ]

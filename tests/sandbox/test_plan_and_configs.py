@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from drkit.policy.catalog import PolicySet
 from drkit.sandbox.binaries import BinaryMissingError, find_binaries
-from drkit.sandbox.configs import haproxy_cfg, rsyncd_conf, supervisord_conf
+from drkit.sandbox.configs import haproxy_cfg, rsyncd_conf, supervisord_conf, write_etcd_configs
 from drkit.sandbox.inventory import inventory
 from drkit.sandbox.lab import Lab, LabError
 from drkit.sandbox.paths import LabPaths
@@ -68,11 +69,21 @@ def test_supervisor_never_restarts_members_but_restarts_the_mirror(plan: LabPlan
     config = supervisord_conf(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
     member = config.split("[program:etcd-lab-east-1]")[1].split("[program:")[0]
     assert "autorestart=false" in member
-    assert "--initial-cluster=lab-east-1=http://127.0.0.1:30001,lab-east-2=http://127.0.0.1:30003," in member
+    assert f"--config-file={tmp_path / 'etc' / 'lab-east-1.yml'}" in member
     mirror = config.split("[program:mirror-lab-west]")[1].split("[program:")[0]
     assert "autorestart=true" in mirror and "autostart=false" in mirror
     assert "make-mirror http://127.0.0.1:30006" in mirror
     assert "--endpoints=http://127.0.0.1:30000,http://127.0.0.1:30002,http://127.0.0.1:30004" in mirror
+
+
+def test_each_member_reads_an_etcd_config_file_the_playbooks_can_edit(plan: LabPlan, tmp_path: Path) -> None:
+    paths = LabPaths(tmp_path)
+    write_etcd_configs(plan, paths)
+    config = yaml.safe_load(paths.etcd_config("lab-east-1").read_text())
+    assert config["initial-cluster"].startswith("lab-east-1=http://127.0.0.1:30001,lab-east-2=http://127.0.0.1:30003,")
+    assert config["initial-cluster-state"] == "new"
+    assert config["data-dir"] == str(tmp_path / "data" / "lab-east-1")
+    assert config["listen-client-urls"] == "http://127.0.0.1:30000"
 
 
 def test_rsyncd_serves_a_module_under_the_state_dir(plan: LabPlan, tmp_path: Path) -> None:

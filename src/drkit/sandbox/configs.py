@@ -1,35 +1,54 @@
-"""Configuration files of the lab's real components: supervisord, HAProxy and the rsync daemon."""
+"""Configuration files of the lab's real components: etcd, supervisord, HAProxy and the rsync daemon."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from drkit.sandbox.binaries import EtcdBinaries
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan, Member
 
 
-def etcd_command(plan: LabPlan, member: Member, binaries: EtcdBinaries, paths: LabPaths) -> list[str]:
+def etcd_config(plan: LabPlan, member: Member, paths: LabPaths) -> dict[str, Any]:
+    """The member's etcd configuration file (etcd's own YAML keys). A file rather than flags, because
+    replacing a member means starting it once with `initial-cluster-state: existing`: the member-replace
+    playbook edits this file, as it edits /etc/etcd/etcd.conf.yml on a cloud host."""
     region = plan.region(member.region)
     assert region is not None
-    return [
-        str(binaries.etcd),
-        f"--name={member.name}",
-        f"--data-dir={paths.member_data(member.name)}",
-        f"--listen-client-urls={member.client_url}",
-        f"--advertise-client-urls={member.client_url}",
-        f"--listen-peer-urls={member.peer_url}",
-        f"--initial-advertise-peer-urls={member.peer_url}",
-        f"--initial-cluster={region.initial_cluster}",
-        f"--initial-cluster-token={region.cluster_token}",
-        "--initial-cluster-state=new",  # ignored once the data dir holds a member
-        f"--heartbeat-interval={plan.heartbeat_ms}",
-        f"--election-timeout={plan.election_ms}",
-        f"--quota-backend-bytes={plan.quota_backend_bytes}",
-        "--logger=zap",
-        "--log-outputs=stderr",
-    ]
+    return {
+        "name": member.name,
+        "data-dir": str(paths.member_data(member.name)),
+        "listen-client-urls": member.client_url,
+        "advertise-client-urls": member.client_url,
+        "listen-peer-urls": member.peer_url,
+        "initial-advertise-peer-urls": member.peer_url,
+        "initial-cluster": region.initial_cluster,
+        "initial-cluster-token": region.cluster_token,
+        "initial-cluster-state": "new",  # ignored once the data dir holds a member
+        "heartbeat-interval": plan.heartbeat_ms,
+        "election-timeout": plan.election_ms,
+        "quota-backend-bytes": plan.quota_backend_bytes,
+        "logger": "zap",
+        "log-outputs": ["stderr"],
+        # The flag defaults to true, but a config file leaves it false: drkit's probes use the gateway.
+        "enable-grpc-gateway": True,
+    }
+
+
+def write_etcd_configs(plan: LabPlan, paths: LabPaths) -> None:
+    paths.etc.mkdir(parents=True, exist_ok=True)
+    for member in plan.members:
+        header = f"# Written by drkit sandbox for {member.name}; regenerated on every `up`.\n"
+        body = yaml.safe_dump(etcd_config(plan, member, paths), sort_keys=False)
+        paths.etcd_config(member.name).write_text(header + body, encoding="utf-8")
+
+
+def etcd_command(member: Member, binaries: EtcdBinaries, paths: LabPaths) -> list[str]:
+    return [str(binaries.etcd), f"--config-file={paths.etcd_config(member.name)}"]
 
 
 def mirror_command(plan: LabPlan, standby_index: int, prefix: str, binaries: EtcdBinaries) -> list[str]:
@@ -104,7 +123,7 @@ serverurl=unix://{paths.supervisor_socket}
         sections.append(
             _program(
                 member.program,
-                etcd_command(plan, member, binaries, paths),
+                etcd_command(member, binaries, paths),
                 paths.logs / f"{member.program}.log",
                 autostart=True,
                 autorestart=False,

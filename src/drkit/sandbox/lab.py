@@ -15,7 +15,7 @@ from typing import Any
 
 from drkit.sandbox import endpoint, etcd_client
 from drkit.sandbox.binaries import EtcdBinaries, find_binaries
-from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf
+from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf, write_etcd_configs
 from drkit.sandbox.inventory import write_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import PLAN_FILE, LabPlan, Member, load_saved_plan
@@ -78,6 +78,7 @@ class Lab:
         (self.paths.backups / self.plan.rsync_path.lstrip("/")).mkdir(parents=True, exist_ok=True)
         (self.paths.root / PLAN_FILE).write_text(self.plan.to_json(), encoding="utf-8")
         serving = endpoint.load_serving(self.paths, self.plan)
+        write_etcd_configs(self.plan, self.paths)
         self.paths.supervisor_conf.write_text(supervisord_conf(self.plan, self.binaries, self.paths))
         self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, serving))
         self.paths.rsyncd_conf.write_text(rsyncd_conf(self.plan, self.paths))

@@ -25,6 +25,13 @@ class LabPaths:
         return self.data / member
 
     @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    def etcd_config(self, member: str) -> Path:
+        return self.etc / f"{member}.yml"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -77,5 +84,5 @@ class LabPaths:
                     f"the state dir {self.root} is too deep for the lab's unix sockets ({socket_path});"
                     " pass a shorter --state-dir"
                 )
-        for directory in (self.root, self.data, self.logs, self.run, self.backups):
+        for directory in (self.root, self.etc, self.data, self.logs, self.run, self.backups):
             directory.mkdir(parents=True, exist_ok=True)
