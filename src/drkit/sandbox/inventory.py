@@ -21,6 +21,8 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
         for member in region.members:
             hosts[member.name] = {
                 "ansible_connection": "local",
+                # Modules run with the interpreter that runs Ansible: no discovery, no warning.
+                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                 "drkit_member_name": member.name,
                 "drkit_region": region.name,
                 "drkit_region_role": region.role,
@@ -30,6 +32,7 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                 "drkit_initial_cluster": region.initial_cluster,
                 "drkit_cluster_endpoints": region.client_endpoints,
                 "drkit_data_dir": str(paths.member_data(member.name)),
+                "drkit_etcd_config_file": str(paths.etcd_config(member.name)),
                 "drkit_etcd_bin": str(binaries.etcd),
                 "drkit_etcdctl_bin": str(binaries.etcdctl),
                 "drkit_etcdutl_bin": str(binaries.etcdutl) if binaries.etcdutl else None,
@@ -43,6 +46,14 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                 "drkit_stack": plan.stack,
                 "drkit_etcd_version": plan.version,
                 "drkit_state_dir": str(paths.root),
+                "drkit_ephemeral_prefixes": list(plan.ephemeral_prefixes),
+                "drkit_lease_ttl": plan.lease_ttl_s,
+                "drkit_backup_staging_dir": str(paths.staging),
+                "drkit_backup_retention": {
+                    "hourly": plan.retention_hourly,
+                    "daily": plan.retention_daily,
+                    "weekly": plan.retention_weekly,
+                },
             },
             "children": {
                 "registry": {"children": regions},
@@ -50,6 +61,7 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                     "hosts": {
                         "lab-rsync": {
                             "ansible_connection": "local",
+                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                             "drkit_backup_type": "rsync",
                             "drkit_rsync_url": f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
                             "drkit_backup_dir": str(paths.backups / plan.rsync_path.lstrip("/")),
@@ -60,6 +72,7 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                     "hosts": {
                         "lab-endpoint": {
                             "ansible_connection": "local",
+                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                             "drkit_endpoint_url": f"http://127.0.0.1:{plan.endpoint_port}",
                             "drkit_haproxy_socket": str(paths.haproxy_socket),
                         }

@@ -45,6 +45,11 @@ class LabPaths:
         return self.root / "backups"
 
     @property
+    def staging(self) -> Path:
+        """Where the backup playbook writes a snapshot before it is verified and shipped."""
+        return self.root / "staging"
+
+    @property
     def supervisor_conf(self) -> Path:
         return self.root / "supervisord.conf"
 

@@ -73,6 +73,12 @@ class LabPlan:
     quota_backend_bytes: int
     check_interval_ms: int
     check_fall: int
+    # What the playbooks need from the spec, handed to them through the inventory.
+    ephemeral_prefixes: tuple[str, ...] = ()
+    lease_ttl_s: int = 30
+    retention_hourly: int = 24
+    retention_daily: int = 7
+    retention_weekly: int = 4
 
     @property
     def primary(self) -> RegionPlan:
@@ -117,6 +123,7 @@ class LabPlan:
             for region in data.pop("regions")
         )
         data["mirror_prefixes"] = tuple(data["mirror_prefixes"])
+        data["ephemeral_prefixes"] = tuple(data.get("ephemeral_prefixes", ()))
         return cls(regions=regions, **data)
 
 
@@ -151,6 +158,11 @@ def plan_lab(stack: str, spec: Spec, base_port: int = DEFAULT_BASE_PORT) -> LabP
         quota_backend_bytes=spec.registry.quota_backend_bytes,
         check_interval_ms=round(endpoint.health_check.interval * 1000) if endpoint else 1000,
         check_fall=endpoint.health_check.failure_threshold if endpoint else 2,
+        ephemeral_prefixes=spec.registry.ephemeral_prefixes,
+        lease_ttl_s=max(1, round(spec.registry.lease_ttl)),
+        retention_hourly=spec.backups.retention.hourly if spec.backups else 0,
+        retention_daily=spec.backups.retention.daily if spec.backups else 0,
+        retention_weekly=spec.backups.retention.weekly if spec.backups else 0,
     )
 
 

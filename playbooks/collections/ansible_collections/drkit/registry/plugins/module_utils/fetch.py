@@ -1,0 +1,171 @@
+"""Pick a snapshot at the backup targets, fetch it with rsync and prove it is the one its manifest names.
+
+Targets are rsync URLs (`rsync://host:port/module/path` for a daemon, `host:/path` over ssh, or a local
+directory). A candidate is accepted only when its sha256 and size match the manifest AND the snapshot tool
+(`etcdutl snapshot status`, or `etcdctl snapshot status` on 3.4) reads it and reports the manifest's
+revision. Nothing here stops or touches a member: restore calls this before anything is changed.
+Standard library only: this file ships to the hosts a module runs on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.drkit.registry.plugins.module_utils.snapshots import (
+    MANIFEST_SUFFIX,
+    SNAPSHOT_SUFFIX,
+    is_drkit_manifest,
+    parse_time,
+    sha256_of,
+)
+
+RSYNC_TIMEOUT = 30
+
+
+class FetchError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str  # the directory holding the snapshots, without a trailing slash
+
+    def file(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+
+@dataclass
+class Outcome:
+    snapshot_id: str | None = None
+    path: str | None = None
+    manifest: dict[str, Any] | None = None
+    target: str | None = None
+    status: dict[str, Any] | None = None
+    rejected: list[dict[str, str]] = field(default_factory=list)  # {id, target, reason}
+    unreachable: list[dict[str, str]] = field(default_factory=list)  # {target, reason}
+
+    @property
+    def fell_back(self) -> bool:
+        return self.snapshot_id is not None and any(r["id"] != self.snapshot_id for r in self.rejected)
+
+
+def rsync(arguments: list[str], rsync_bin: str = "rsync") -> None:
+    command = [rsync_bin, f"--timeout={RSYNC_TIMEOUT}", *arguments]
+    if any(argument.startswith("rsync://") for argument in arguments):
+        command.insert(1, "--contimeout=10")
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FetchError(rsync_error(result.stderr or result.stdout, result.returncode))
+
+
+def rsync_error(output: str, returncode: int) -> str:
+    """rsync's first explanatory line ("rsync: failed to connect ...", "@ERROR: Unknown module ...")."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("rsync:", "@ERROR")):
+            return line
+    return lines[-1] if lines else f"rsync exited with code {returncode}"
+
+
+def list_manifests(target: Target, stack: str, region: str | None, rsync_bin: str = "rsync") -> list[dict[str, Any]]:
+    """The drkit manifests of the stack's cluster in `region` at a target, newest first (raises FetchError when
+    the target cannot be reached)."""
+    scratch = tempfile.mkdtemp(prefix="drkit-manifests-")
+    try:
+        rsync(["-r", "--include=*" + MANIFEST_SUFFIX, "--exclude=*", target.url + "/", scratch + "/"], rsync_bin)
+        manifests = []
+        for name in os.listdir(scratch):
+            try:
+                with open(os.path.join(scratch, name), encoding="utf-8") as handle:
+                    manifest = json.load(handle)
+            except (OSError, ValueError):
+                continue
+            if is_drkit_manifest(manifest, stack, region) and manifest["id"] + MANIFEST_SUFFIX == name:
+                manifests.append(manifest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    manifests.sort(key=lambda m: (parse_time(m["started_at"]), m["id"]), reverse=True)
+    return manifests
+
+
+def snapshot_status(status_command: list[str], path: str) -> dict[str, Any]:
+    """`etcdutl snapshot status -w json` (or etcdctl's on 3.4): hash, revision, totalKey, totalSize."""
+    result = subprocess.run([*status_command, path, "-w", "json"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise FetchError(f"snapshot status failed: {lines[-1] if lines else 'exit ' + str(result.returncode)}")
+    try:
+        status: dict[str, Any] = json.loads(result.stdout)
+    except ValueError:
+        raise FetchError(f"snapshot status printed no JSON: {result.stdout[:200]!r}") from None
+    return status
+
+
+def verify(path: str, manifest: dict[str, Any], status_command: list[str]) -> dict[str, Any]:
+    """Raise FetchError saying what differs; return the snapshot status when everything matches."""
+    size = os.path.getsize(path)
+    if size != manifest.get("size"):
+        raise FetchError(f"size {size} bytes, manifest says {manifest.get('size')} (truncated or replaced)")
+    digest = sha256_of(path)
+    if digest != manifest.get("sha256"):
+        raise FetchError(f"sha256 {digest[:16]}…, manifest says {str(manifest.get('sha256'))[:16]}… (corrupt)")
+    status = snapshot_status(status_command, path)
+    if int(status.get("revision", -1)) != int(manifest.get("revision", -2)):
+        raise FetchError(f"snapshot status reports revision {status.get('revision')}, manifest {manifest['revision']}")
+    return status
+
+
+def fetch_verified(
+    targets: list[Target],
+    stack: str,
+    region: str | None,
+    wanted: str,
+    dest_dir: str,
+    status_command: list[str],
+    fallback: bool,
+    rsync_bin: str = "rsync",
+) -> Outcome:
+    """Fetch `wanted` ('latest' or an ID) into dest_dir and verify it. With fallback, older snapshots are
+    tried when the newest fails; every copy of a snapshot (one per target) is tried before the next one."""
+    outcome = Outcome()
+    catalog: dict[str, list[tuple[Target, dict[str, Any]]]] = {}
+    for target in targets:
+        try:
+            manifests = list_manifests(target, stack, region, rsync_bin)
+        except FetchError as error:
+            outcome.unreachable.append({"target": target.name, "reason": str(error)})
+            continue
+        for manifest in manifests:
+            catalog.setdefault(manifest["id"], []).append((target, manifest))
+    order = sorted(catalog, key=lambda i: (parse_time(catalog[i][0][1]["started_at"]), i), reverse=True)
+    if wanted != "latest":
+        order = [wanted] if wanted in catalog else []
+    if not fallback:
+        order = order[:1]
+    os.makedirs(dest_dir, exist_ok=True)
+    for snapshot_id in order:
+        local = os.path.join(dest_dir, snapshot_id + SNAPSHOT_SUFFIX)
+        for target, manifest in catalog[snapshot_id]:
+            try:
+                # --partial-dir: an interrupted fetch resumes; rsync renames into place only when complete.
+                rsync(["-t", "--partial-dir=.rsync-partial", target.file(snapshot_id + SNAPSHOT_SUFFIX), local], rsync_bin)
+                status = verify(local, manifest, status_command)
+            except (FetchError, OSError) as error:
+                outcome.rejected.append({"id": snapshot_id, "target": target.name, "reason": str(error)})
+                # Only our local copy goes: rsync's quick check must not mistake it for the next target's.
+                if os.path.exists(local):
+                    os.unlink(local)
+                continue
+            with open(os.path.join(dest_dir, snapshot_id + MANIFEST_SUFFIX), "w", encoding="utf-8") as handle:
+                json.dump(manifest, handle, indent=2)
+            outcome.snapshot_id, outcome.path, outcome.manifest = snapshot_id, local, manifest
+            outcome.target, outcome.status = target.name, status
+            return outcome
+    return outcome

@@ -1,0 +1,73 @@
+"""Which snapshots a retention policy keeps: hourly, daily and weekly buckets, like etcd-backup-restore's
+exponential policy, counted back from `now`.
+
+- hourly N: the newest snapshot of each of the last N clock hours (the current hour included);
+- daily N: the newest of each of the last N UTC days (today included);
+- weekly N: the newest of each of the last N ISO weeks (Monday to Sunday, this week included);
+- always: the newest complete snapshot, whatever its age, so a target never ends up empty because
+  backups stopped for longer than the policy reaches;
+- a snapshot dated after `now` (clock skew) is kept: drkit does not delete what it cannot place.
+
+Everything else is to be deleted, and only drkit's own snapshots are ever considered (see snapshots.py).
+Standard library only: this file ships to the hosts a module runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ansible_collections.drkit.registry.plugins.module_utils.snapshots import Snapshot
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    keep: dict[str, str]  # snapshot ID -> why it is kept
+    delete: list[str]  # snapshot IDs, oldest first
+
+
+def _hour(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:00Z")
+
+
+def _day(moment: datetime) -> date:
+    return moment.date()
+
+
+def _week(moment: datetime) -> date:
+    """The Monday of the moment's ISO week."""
+    day = moment.date()
+    return day - timedelta(days=day.weekday())
+
+
+def _buckets(now: datetime, count: int, bucket: Callable[[datetime], object], step: timedelta) -> list[object]:
+    return [bucket(now - step * index) for index in range(count)]
+
+
+def plan_retention(snapshots: list[Snapshot], now: datetime, hourly: int, daily: int, weekly: int) -> RetentionPlan:
+    newest_first = sorted(snapshots, key=lambda snapshot: (snapshot.created, snapshot.id), reverse=True)
+    keep: dict[str, str] = {}
+    newest = next((snapshot for snapshot in newest_first if snapshot.complete), None)
+    if newest is not None:
+        keep[newest.id] = "newest complete snapshot"
+    for snapshot in newest_first:
+        if snapshot.created > now:
+            keep.setdefault(snapshot.id, "dated in the future (clock skew): not placed")
+    policies: list[tuple[str, int, Callable[[datetime], object], timedelta]] = [
+        ("hourly", hourly, _hour, timedelta(hours=1)),
+        ("daily", daily, _day, timedelta(days=1)),
+        ("weekly", weekly, _week, timedelta(weeks=1)),
+    ]
+    for name, count, bucket, step in policies:
+        wanted = set(_buckets(now, count, bucket, step))
+        seen: set[object] = set()
+        for snapshot in newest_first:
+            if not snapshot.complete or snapshot.created > now:
+                continue
+            key = bucket(snapshot.created)
+            if key in wanted and key not in seen:
+                seen.add(key)
+                keep.setdefault(snapshot.id, f"{name} {key}")
+    delete = [snapshot.id for snapshot in reversed(newest_first) if snapshot.id not in keep]
+    return RetentionPlan(keep, delete)

@@ -1,0 +1,123 @@
+#!/usr/bin/python
+"""Ansible module: fetch a verified snapshot from the first backup target that holds a valid copy."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: snapshot_fetch
+short_description: Fetch a snapshot from the backup targets and verify it against its manifest
+description:
+  - Lists the stack's snapshots at every target, fetches the wanted one (an ID, or the latest) with rsync
+    and accepts it only when size, sha256 and C(snapshot status) all match its manifest.
+  - With O(fallback), a snapshot that fails is skipped for the previous one, and the result says so.
+  - Changes nothing on the cluster.
+options:
+  targets:
+    description: Backup targets, in order of preference; each a dict with C(name) and C(url) (an rsync URL).
+    type: list
+    elements: dict
+    required: true
+  stack:
+    description: Only this stack's snapshots are considered.
+    type: str
+    required: true
+  region:
+    description: Only snapshots of this region's cluster.
+    type: str
+    required: true
+  snapshot:
+    description: A snapshot ID, or C(latest).
+    type: str
+    default: latest
+  dest:
+    description: Directory the snapshot and its manifest are fetched into.
+    type: path
+    required: true
+  status_command:
+    description: The command that reads a snapshot file, e.g. C([etcdutl, snapshot, status]).
+    type: list
+    elements: str
+    required: true
+  fallback:
+    description: With C(latest), try older snapshots when the newest fails verification.
+    type: bool
+    default: true
+author: drkit maintainers
+"""
+
+EXAMPLES = r"""
+- name: Fetch the latest valid snapshot
+  drkit.registry.snapshot_fetch:
+    targets: [{name: lab-rsync, url: "rsync://127.0.0.1:23803/drkit-backups/local"}]
+    stack: local
+    dest: /var/lib/drkit/restore
+    status_command: [/usr/bin/etcdctl, snapshot, status]
+"""
+
+RETURN = r"""
+snapshot_id: {description: The snapshot fetched and verified, returned: success, type: str}
+path: {description: Where it was fetched, returned: success, type: str}
+manifest: {description: Its manifest, returned: success, type: dict}
+target: {description: The target it came from, returned: success, type: str}
+fell_back: {description: True when a newer snapshot was rejected first, returned: always, type: bool}
+rejected: {description: Copies that failed verification, with the reason, returned: always, type: list}
+unreachable: {description: Targets that could not be listed, returned: always, type: list}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.drkit.registry.plugins.module_utils.fetch import Target, fetch_verified  # noqa: E402
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "targets": {"type": "list", "elements": "dict", "required": True},
+            "stack": {"type": "str", "required": True},
+            "region": {"type": "str", "required": True},
+            "snapshot": {"type": "str", "default": "latest"},
+            "dest": {"type": "path", "required": True},
+            "status_command": {"type": "list", "elements": "str", "required": True},
+            "fallback": {"type": "bool", "default": True},
+        },
+        supports_check_mode=False,
+    )
+    params = module.params
+    targets = [Target(str(t["name"]), str(t["url"]).rstrip("/")) for t in params["targets"]]
+    outcome = fetch_verified(
+        targets,
+        params["stack"],
+        params["region"],
+        params["snapshot"],
+        params["dest"],
+        params["status_command"],
+        fallback=params["fallback"] and params["snapshot"] == "latest",
+        rsync_bin=module.get_bin_path("rsync", required=True),
+    )
+    result = {
+        "changed": outcome.snapshot_id is not None,
+        "snapshot_id": outcome.snapshot_id,
+        "path": outcome.path,
+        "manifest": outcome.manifest,
+        "target": outcome.target,
+        "status": outcome.status,
+        "fell_back": outcome.fell_back,
+        "rejected": outcome.rejected,
+        "unreachable": outcome.unreachable,
+    }
+    if outcome.snapshot_id is None:
+        module.fail_json(msg=no_snapshot_message(params["snapshot"], outcome.rejected, outcome.unreachable), **result)
+    module.exit_json(**result)
+
+
+def no_snapshot_message(wanted: str, rejected: list[dict[str, str]], unreachable: list[dict[str, str]]) -> str:
+    what = "no valid snapshot" if wanted == "latest" else f"snapshot {wanted} is not valid at any target"
+    reasons = [f"{r['id']} at {r['target']}: {r['reason']}" for r in rejected]
+    reasons += [f"target {u['target']} unreachable: {u['reason']}" for u in unreachable]
+    if not rejected and not unreachable:
+        reasons.append("no snapshot of this stack at any target" if wanted == "latest" else "no target holds it")
+    return f"{what}; nothing was changed. " + "; ".join(reasons)
+
+
+if __name__ == "__main__":
+    main()
