@@ -46,9 +46,10 @@ test: setup
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests policies benchmarks
-	$(BIN)/ruff format --check src tests policies benchmarks
+	$(BIN)/ruff check src tests policies benchmarks playbooks
+	$(BIN)/ruff format --check src tests policies benchmarks playbooks
 	$(BIN)/mypy
+	cd playbooks && ../$(BIN)/ansible-lint --profile production --strict
 	$(BIN)/python -m drkit.docgen --check
 
 docs: setup

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from drkit import __version__
+from drkit.cli.backup import backup, backups
+from drkit.cli.restore import restore
 from drkit.cli.sandbox import sandbox
 from drkit.cli.validate import validate
 
@@ -17,3 +19,6 @@ def main() -> None:
 
 main.add_command(validate)
 main.add_command(sandbox)
+main.add_command(backup)
+main.add_command(backups)
+main.add_command(restore)

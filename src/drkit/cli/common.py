@@ -1,4 +1,5 @@
-"""What several subcommands share: loading the policy set, or saying exactly which policy file is broken."""
+"""What several subcommands share: the project root, the lab's state dir, and loading the policy set (or
+saying exactly which policy file is broken)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from drkit.errors import UnusableInputError
 from drkit.policy.catalog import PolicySet
+from drkit.project import default_project_root
 from drkit.report import EXIT_UNUSABLE_INPUT
 
 
@@ -20,3 +22,15 @@ def load_policies_or_exit(directory: Path) -> PolicySet:
         for error in failure.errors:
             click.echo(f"error: policy files: {error.render()}", err=True)
         sys.exit(EXIT_UNUSABLE_INPUT)
+
+
+def project_root() -> Path:
+    root = default_project_root()
+    if root is None:
+        raise click.UsageError("no drkit project here (no Pulumi.yaml with policies/): run inside a drkit checkout")
+    return root
+
+
+def lab_state_dir(stack: str, state_dir: Path | None) -> Path:
+    """The lab's state dir for a stack: the one given, else .drkit/sandbox/<stack>/ in the checkout."""
+    return state_dir if state_dir is not None else project_root() / ".drkit" / "sandbox" / stack

@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from drkit.cli.common import load_policies_or_exit
-from drkit.project import default_project_root
+from drkit.cli.common import lab_state_dir, load_policies_or_exit, project_root
 from drkit.report import text as text_report
 from drkit.sandbox.binaries import BinaryMissingError
 from drkit.sandbox.endpoint import EndpointError
@@ -26,17 +25,6 @@ from drkit.sandbox.status_table import render_status
 from drkit.sandbox.supervisor_client import SupervisorError
 from drkit.spec.model import Spec
 from drkit.validate import validate_file
-
-
-def _root() -> Path:
-    root = default_project_root()
-    if root is None:
-        raise click.UsageError("no drkit project here (no Pulumi.yaml with policies/): run inside a drkit checkout")
-    return root
-
-
-def _state_dir(stack: str, state_dir: Path | None) -> Path:
-    return state_dir if state_dir is not None else _root() / ".drkit" / "sandbox" / stack
 
 
 @contextmanager
@@ -57,7 +45,7 @@ def _lab_errors() -> Iterator[None]:
 
 def _load_spec(stack: str) -> Spec:
     """The stack's spec, validated as `drkit validate` does: the lab runs only specs that pass."""
-    root = _root()
+    root = project_root()
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
@@ -100,7 +88,7 @@ def up(stack: str, state_dir: Path | None, base_port: int) -> None:
     """Start the lab (or finish starting it); a second `up` changes nothing and says so."""
     spec = _load_spec(stack)
     with _lab_errors():
-        lab = Lab.prepare(plan_lab(stack, spec, base_port), _state_dir(stack, state_dir))
+        lab = Lab.prepare(plan_lab(stack, spec, base_port), lab_state_dir(stack, state_dir))
         click.echo(lab.up(lambda line: click.echo(f"  {line}")))
 
 
@@ -111,7 +99,7 @@ def up(stack: str, state_dir: Path | None, base_port: int) -> None:
 def status(stack: str, state_dir: Path | None, output_format: str) -> None:
     """Members, leader, raft index, db size and health per region; mirror lag; endpoint; backup target."""
     with _lab_errors():
-        report = Lab.existing(_state_dir(stack, state_dir)).status()
+        report = Lab.existing(lab_state_dir(stack, state_dir)).status()
     click.echo(json.dumps(report, indent=2) if output_format == "json" else render_status(report))
 
 
@@ -121,7 +109,7 @@ def _member_or_lab(action: str, whole: Callable[[Lab], str], one: Callable[[Lab,
     @state_option
     def command(member: str | None, stack: str, state_dir: Path | None) -> None:
         with _lab_errors():
-            lab = Lab.existing(_state_dir(stack, state_dir))
+            lab = Lab.existing(lab_state_dir(stack, state_dir))
             click.echo(one(lab, member) if member else whole(lab))
 
     command.__doc__ = action
@@ -166,7 +154,7 @@ sandbox.command("start")(
 def down(stack: str, state_dir: Path | None, purge: bool) -> None:
     """Stop every process the lab started, by pid; with --purge move its state dir aside."""
     with _lab_errors():
-        lab = Lab.existing(_state_dir(stack, state_dir))
+        lab = Lab.existing(lab_state_dir(stack, state_dir))
         killed, aside = lab.down(purge)
     click.echo(f"lab {stack} is down" + (f"; state moved to {aside}" if aside else "; data kept"))
     if killed:
@@ -180,7 +168,7 @@ def _signal_command(name: str, signum: signal.Signals, doc: str) -> None:
     @state_option
     def command(member: str, stack: str, state_dir: Path | None) -> None:
         with _lab_errors():
-            pid = Lab.existing(_state_dir(stack, state_dir)).signal_member(member, signum)
+            pid = Lab.existing(lab_state_dir(stack, state_dir)).signal_member(member, signum)
         click.echo(f"sent {signum.name} to {member} (pid {pid})")
 
     command.__doc__ = doc
@@ -198,7 +186,7 @@ _signal_command("resume", signal.SIGCONT, "Thaw a paused MEMBER with SIGCONT.")
 def kill_region(region: str, stack: str, state_dir: Path | None) -> None:
     """SIGKILL every member of REGION at once (a region outage)."""
     with _lab_errors():
-        pids = Lab.existing(_state_dir(stack, state_dir)).kill_region(region)
+        pids = Lab.existing(lab_state_dir(stack, state_dir)).kill_region(region)
     click.echo(f"killed region {region}: pids {pids}")
 
 
@@ -209,7 +197,7 @@ def _endpoint_command(name: str, serving: bool, doc: str) -> None:
     @state_option
     def command(region: str, stack: str, state_dir: Path | None) -> None:
         with _lab_errors():
-            Lab.existing(_state_dir(stack, state_dir)).set_region_serving(region, serving)
+            Lab.existing(lab_state_dir(stack, state_dir)).set_region_serving(region, serving)
         click.echo(f"endpoint: region {region} {'in rotation' if serving else 'drained (maintenance)'}")
 
     command.__doc__ = doc

@@ -10,11 +10,11 @@ Standard library only: this file ships to the hosts a module runs on.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import (
@@ -81,13 +81,12 @@ def list_manifests(target: Target, stack: str, region: str | None, rsync_bin: st
     try:
         rsync(["-r", "--include=*" + MANIFEST_SUFFIX, "--exclude=*", target.url + "/", scratch + "/"], rsync_bin)
         manifests = []
-        for name in os.listdir(scratch):
+        for path in Path(scratch).iterdir():
             try:
-                with open(os.path.join(scratch, name), encoding="utf-8") as handle:
-                    manifest = json.load(handle)
+                manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if is_drkit_manifest(manifest, stack, region) and manifest["id"] + MANIFEST_SUFFIX == name:
+            if is_drkit_manifest(manifest, stack, region) and manifest["id"] + MANIFEST_SUFFIX == path.name:
                 manifests.append(manifest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -110,7 +109,7 @@ def snapshot_status(status_command: list[str], path: str) -> dict[str, Any]:
 
 def verify(path: str, manifest: dict[str, Any], status_command: list[str]) -> dict[str, Any]:
     """Raise FetchError saying what differs; return the snapshot status when everything matches."""
-    size = os.path.getsize(path)
+    size = Path(path).stat().st_size
     if size != manifest.get("size"):
         raise FetchError(f"size {size} bytes, manifest says {manifest.get('size')} (truncated or replaced)")
     digest = sha256_of(path)
@@ -149,22 +148,22 @@ def fetch_verified(
         order = [wanted] if wanted in catalog else []
     if not fallback:
         order = order[:1]
-    os.makedirs(dest_dir, exist_ok=True)
+    Path(dest_dir).mkdir(parents=True, exist_ok=True)
     for snapshot_id in order:
-        local = os.path.join(dest_dir, snapshot_id + SNAPSHOT_SUFFIX)
+        local = str(Path(dest_dir) / (snapshot_id + SNAPSHOT_SUFFIX))
         for target, manifest in catalog[snapshot_id]:
             try:
                 # --partial-dir: an interrupted fetch resumes; rsync renames into place only when complete.
-                rsync(["-t", "--partial-dir=.rsync-partial", target.file(snapshot_id + SNAPSHOT_SUFFIX), local], rsync_bin)
+                rsync(
+                    ["-t", "--partial-dir=.rsync-partial", target.file(snapshot_id + SNAPSHOT_SUFFIX), local], rsync_bin
+                )
                 status = verify(local, manifest, status_command)
             except (FetchError, OSError) as error:
                 outcome.rejected.append({"id": snapshot_id, "target": target.name, "reason": str(error)})
                 # Only our local copy goes: rsync's quick check must not mistake it for the next target's.
-                if os.path.exists(local):
-                    os.unlink(local)
+                Path(local).unlink(missing_ok=True)
                 continue
-            with open(os.path.join(dest_dir, snapshot_id + MANIFEST_SUFFIX), "w", encoding="utf-8") as handle:
-                json.dump(manifest, handle, indent=2)
+            (Path(dest_dir) / (snapshot_id + MANIFEST_SUFFIX)).write_text(json.dumps(manifest, indent=2), "utf-8")
             outcome.snapshot_id, outcome.path, outcome.manifest = snapshot_id, local, manifest
             outcome.target, outcome.status = target.name, status
             return outcome

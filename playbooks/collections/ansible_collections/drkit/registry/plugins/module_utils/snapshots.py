@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 FORMAT = "drkit.snapshot/v1"
@@ -41,7 +41,7 @@ def is_drkit_manifest(manifest: Any, stack: str | None = None, region: str | Non
 
 def sha256_of(path: str, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -66,7 +66,17 @@ class Snapshot:
         return self.snapshot_size is not None and self.snapshot_size == self.manifest.get("size")
 
     def summary(self) -> dict[str, Any]:
-        keys = ("stack", "region", "started_at", "revision", "key_count", "size", "sha256", "source_member", "etcd_version")
+        keys = (
+            "stack",
+            "region",
+            "started_at",
+            "revision",
+            "key_count",
+            "size",
+            "sha256",
+            "source_member",
+            "etcd_version",
+        )
         return {"id": self.id, "complete": self.complete, **{key: self.manifest.get(key) for key in keys}}
 
 
@@ -83,7 +93,7 @@ def read_catalog(directory: str, stack: str, region: str | None = None) -> Catal
     """The snapshots of the stack (and region's cluster) in `directory`, newest first. Anything else, other
     clusters' snapshots included, is listed as unmanaged so nothing acts on it."""
     try:
-        names = sorted(os.listdir(directory))
+        names = sorted(path.name for path in Path(directory).iterdir())
     except FileNotFoundError:
         return Catalog([], [])
     snapshots: list[Snapshot] = []
@@ -91,16 +101,14 @@ def read_catalog(directory: str, stack: str, region: str | None = None) -> Catal
     for name in names:
         if not name.endswith(MANIFEST_SUFFIX):
             continue
-        path = os.path.join(directory, name)
         try:
-            with open(path, encoding="utf-8") as handle:
-                manifest = json.load(handle)
+            manifest = json.loads((Path(directory) / name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if not is_drkit_manifest(manifest, stack, region) or manifest["id"] + MANIFEST_SUFFIX != name:
             continue
-        snapshot_path = os.path.join(directory, manifest["id"] + SNAPSHOT_SUFFIX)
-        size = os.path.getsize(snapshot_path) if os.path.isfile(snapshot_path) else None
+        snapshot_path = Path(directory) / (manifest["id"] + SNAPSHOT_SUFFIX)
+        size = snapshot_path.stat().st_size if snapshot_path.is_file() else None
         snapshots.append(Snapshot(manifest["id"], manifest, size))
         claimed.update({name, manifest["id"] + SNAPSHOT_SUFFIX})
     snapshots.sort(key=lambda snapshot: (snapshot.created, snapshot.id), reverse=True)

@@ -37,13 +37,14 @@ unmanaged: {description: Files that are not drkit snapshots or manifests, return
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import read_catalog  # noqa: E402
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={"path": {"type": "path", "required": True}, "stack": {"type": "str", "required": True},
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "stack": {"type": "str", "required": True},
             "region": {"type": "str"},
         },
         supports_check_mode=True,

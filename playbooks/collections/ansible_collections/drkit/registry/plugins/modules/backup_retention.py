@@ -59,11 +59,10 @@ deleted: {description: Snapshot IDs deleted (or that would be, in check mode), r
 unmanaged: {description: Files left alone because no drkit manifest names them, returned: always, type: list}
 """
 
-import os  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention  # noqa: E402
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import (  # noqa: E402
     MANIFEST_SUFFIX,
@@ -98,9 +97,7 @@ def main() -> None:
             # The snapshot first: an interruption leaves a manifest without its file, which the next run
             # deletes; the other order would leave a file no manifest names, which drkit never deletes.
             for suffix in (SNAPSHOT_SUFFIX, MANIFEST_SUFFIX):
-                path = os.path.join(params["path"], snapshot_id + suffix)
-                if os.path.exists(path):
-                    os.unlink(path)
+                (Path(params["path"]) / (snapshot_id + suffix)).unlink(missing_ok=True)
     module.exit_json(changed=bool(plan.delete), kept=plan.keep, deleted=plan.delete, unmanaged=catalog.unmanaged)
 
 

@@ -39,12 +39,11 @@ EXAMPLES = r"""
 RETURN = r"""
 total: {description: Keys in the whole keyspace, returned: success, type: int}
 prefixes: {description: Prefix to key count, returned: success, type: dict}
-revision: {description: The revision counted at (the cluster's current one when 0 was asked), returned: success, type: int}
+revision: {description: The revision counted at (the current one when 0 was asked), returned: success, type: int}
 current_revision: {description: The cluster's revision now, returned: success, type: int}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import Gateway, GatewayError  # noqa: E402
 
 

@@ -48,7 +48,6 @@ revoked: {description: Old leases revoked, returned: success, type: int}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import Gateway, GatewayError  # noqa: E402
 
 

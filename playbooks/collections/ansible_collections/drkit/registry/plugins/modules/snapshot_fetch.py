@@ -65,7 +65,6 @@ unreachable: {description: Targets that could not be listed, returned: always, t
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.drkit.registry.plugins.module_utils.fetch import Target, fetch_verified  # noqa: E402
 
 

@@ -1,0 +1,1 @@
+"""Operating registry clusters: drkit's playbooks run through ansible-runner."""
