@@ -6,6 +6,7 @@ import click
 
 from drkit import __version__
 from drkit.cli.backup import backup, backups
+from drkit.cli.drill import drill
 from drkit.cli.restore import restore
 from drkit.cli.sandbox import sandbox
 from drkit.cli.validate import validate
@@ -22,3 +23,4 @@ main.add_command(sandbox)
 main.add_command(backup)
 main.add_command(backups)
 main.add_command(restore)
+main.add_command(drill)

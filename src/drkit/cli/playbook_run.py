@@ -39,11 +39,13 @@ def run(
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_UNUSABLE_INPUT)
     click.echo(f"{name}: stack {stack}, inventory {resolved}", err=True)
+    # A lab's runs stay with the lab; a cloud stack's go under .drkit/runs/<stack>/ in the checkout.
+    runs = lab_state_dir(stack, state_dir) / "runs" if inventory is None else runs_dir(root, stack)
     result = run_playbook(
         playbook_path(root, name),
         resolved,
         {"drkit_validate_inventory_stack": stack, **extravars},
-        runs_dir(root, stack),
+        runs,
         lambda line: click.echo(line, err=True),
     )
     click.echo(f"artifacts: {result.artifacts}", err=True)

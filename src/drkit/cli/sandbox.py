@@ -7,14 +7,12 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from drkit.cli.common import lab_state_dir, load_policies_or_exit, project_root
-from drkit.report import text as text_report
+from drkit.cli.common import lab_state_dir, load_stack_spec
 from drkit.sandbox.binaries import BinaryMissingError
 from drkit.sandbox.endpoint import EndpointError
 from drkit.sandbox.lab import Lab, LabError
@@ -23,12 +21,10 @@ from drkit.sandbox.plan import DEFAULT_BASE_PORT, plan_lab
 from drkit.sandbox.ports import PortBusyError
 from drkit.sandbox.status_table import render_status
 from drkit.sandbox.supervisor_client import SupervisorError
-from drkit.spec.model import Spec
-from drkit.validate import validate_file
 
 
 @contextmanager
-def _lab_errors() -> Iterator[None]:
+def lab_errors() -> Iterator[None]:
     """Every lab failure the user can act on becomes one clear line and an exit code, never a traceback."""
     try:
         yield
@@ -41,24 +37,6 @@ def _lab_errors() -> Iterator[None]:
     except (SupervisorError, EndpointError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-
-
-def _load_spec(stack: str) -> Spec:
-    """The stack's spec, validated as `drkit validate` does: the lab runs only specs that pass."""
-    root = project_root()
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
-        raise click.UsageError(f"no stack {stack}: {path} does not exist (stacks: {known})")
-    policies = load_policies_or_exit(root / "policies")
-    report = validate_file(path, policies, date.today(), display=str(path.relative_to(root)))
-    if report.verdict != "pass" or report.spec is None:
-        click.echo(text_report.render([report], []), err=True, nl=False)
-        click.echo(
-            "error: the lab runs only specs that pass `drkit validate`: fix the spec or waive the rule", err=True
-        )
-        sys.exit(2 if report.verdict == "error" else 1)
-    return report.spec
 
 
 stack_option = click.option("--stack", default="local", show_default=True, help="Stack whose spec the lab runs.")
@@ -86,8 +64,8 @@ def sandbox() -> None:
 )
 def up(stack: str, state_dir: Path | None, base_port: int) -> None:
     """Start the lab (or finish starting it); a second `up` changes nothing and says so."""
-    spec = _load_spec(stack)
-    with _lab_errors():
+    spec = load_stack_spec(stack)
+    with lab_errors():
         lab = Lab.prepare(plan_lab(stack, spec, base_port), lab_state_dir(stack, state_dir))
         click.echo(lab.up(lambda line: click.echo(f"  {line}")))
 
@@ -98,7 +76,7 @@ def up(stack: str, state_dir: Path | None, base_port: int) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status(stack: str, state_dir: Path | None, output_format: str) -> None:
     """Members, leader, raft index, db size and health per region; mirror lag; endpoint; backup target."""
-    with _lab_errors():
+    with lab_errors():
         report = Lab.existing(lab_state_dir(stack, state_dir)).status()
     click.echo(json.dumps(report, indent=2) if output_format == "json" else render_status(report))
 
@@ -108,7 +86,7 @@ def _member_or_lab(action: str, whole: Callable[[Lab], str], one: Callable[[Lab,
     @stack_option
     @state_option
     def command(member: str | None, stack: str, state_dir: Path | None) -> None:
-        with _lab_errors():
+        with lab_errors():
             lab = Lab.existing(lab_state_dir(stack, state_dir))
             click.echo(one(lab, member) if member else whole(lab))
 
@@ -153,7 +131,7 @@ sandbox.command("start")(
 @click.option("--purge", is_flag=True, help="Also move the state dir aside (renamed with a timestamp, never deleted).")
 def down(stack: str, state_dir: Path | None, purge: bool) -> None:
     """Stop every process the lab started, by pid; with --purge move its state dir aside."""
-    with _lab_errors():
+    with lab_errors():
         lab = Lab.existing(lab_state_dir(stack, state_dir))
         killed, aside = lab.down(purge)
     click.echo(f"lab {stack} is down" + (f"; state moved to {aside}" if aside else "; data kept"))
@@ -167,7 +145,7 @@ def _signal_command(name: str, signum: signal.Signals, doc: str) -> None:
     @stack_option
     @state_option
     def command(member: str, stack: str, state_dir: Path | None) -> None:
-        with _lab_errors():
+        with lab_errors():
             pid = Lab.existing(lab_state_dir(stack, state_dir)).signal_member(member, signum)
         click.echo(f"sent {signum.name} to {member} (pid {pid})")
 
@@ -185,9 +163,20 @@ _signal_command("resume", signal.SIGCONT, "Thaw a paused MEMBER with SIGCONT.")
 @state_option
 def kill_region(region: str, stack: str, state_dir: Path | None) -> None:
     """SIGKILL every member of REGION at once (a region outage)."""
-    with _lab_errors():
+    with lab_errors():
         pids = Lab.existing(lab_state_dir(stack, state_dir)).kill_region(region)
     click.echo(f"killed region {region}: pids {pids}")
+
+
+@sandbox.command("wipe-region")
+@click.argument("region")
+@stack_option
+@state_option
+def wipe_region(region: str, stack: str, state_dir: Path | None) -> None:
+    """Lose REGION's data: SIGKILL its members and move their data dirs aside (kept, never deleted)."""
+    with lab_errors():
+        moved = Lab.existing(lab_state_dir(stack, state_dir)).wipe_region(region)
+    click.echo(f"wiped region {region}: data moved aside to {', '.join(str(path) for path in moved) or 'nothing'}")
 
 
 def _endpoint_command(name: str, serving: bool, doc: str) -> None:
@@ -196,7 +185,7 @@ def _endpoint_command(name: str, serving: bool, doc: str) -> None:
     @stack_option
     @state_option
     def command(region: str, stack: str, state_dir: Path | None) -> None:
-        with _lab_errors():
+        with lab_errors():
             Lab.existing(lab_state_dir(stack, state_dir)).set_region_serving(region, serving)
         click.echo(f"endpoint: region {region} {'in rotation' if serving else 'drained (maintenance)'}")
 

@@ -76,6 +76,30 @@ def grant_lease(url: str, ttl_seconds: int, timeout: float = 2.0) -> int:
     return int(_call(url, "/v3/lease/grant", {"TTL": str(ttl_seconds)}, timeout)["ID"])
 
 
+def keep_alive(url: str, lease: int, timeout: float = 2.0) -> int:
+    """Renew a lease once; returns its TTL, 0 when the lease no longer exists (revoked or expired)."""
+    result = _call(url, "/v3/lease/keepalive", {"ID": str(lease)}, timeout)
+    return int(result.get("result", {}).get("TTL", 0))
+
+
+def lease_of(url: str, key: str, timeout: float = 2.0) -> int:
+    """The lease a key is bound to (0: none); -1 when the key does not exist."""
+    kvs = _call(url, "/v3/kv/range", {"key": _b64(key)}, timeout).get("kvs", [])
+    return int(kvs[0].get("lease", 0)) if kvs else -1
+
+
+def time_to_live(url: str, lease: int, timeout: float = 2.0) -> int:
+    """Seconds the lease has left; -1 when it does not exist."""
+    return int(_call(url, "/v3/lease/timetolive", {"ID": str(lease)}, timeout).get("TTL", -1))
+
+
+def values(url: str, prefix: str, timeout: float = 10.0) -> dict[str, str]:
+    """Every key under `prefix` with its value."""
+    body = {"key": _b64(prefix or "\0"), "range_end": _b64(_prefix_end(prefix))}
+    kvs = _call(url, "/v3/kv/range", body, timeout).get("kvs", [])
+    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+
+
 @dataclass(frozen=True)
 class MemberStatus:
     member_id: str

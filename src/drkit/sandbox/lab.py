@@ -20,7 +20,7 @@ from drkit.sandbox.inventory import write_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import PLAN_FILE, LabPlan, Member, load_saved_plan
 from drkit.sandbox.ports import check_free
-from drkit.sandbox.supervisor_client import Supervisor
+from drkit.sandbox.supervisor_client import Supervisor, pid_alive
 
 Progress = Callable[[str], None]
 HEALTH_TIMEOUT = 60.0
@@ -348,6 +348,25 @@ class Lab:
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         return pids
+
+    def wipe_region(self, name: str) -> list[Path]:
+        """Lose a region's data: SIGKILL its members, then move each data dir aside (never deleted).
+        Returns where the data went."""
+        pids = self.kill_region(name)
+        deadline = time.monotonic() + 10
+        while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        region = self.plan.region(name)
+        assert region is not None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        moved = []
+        for member in region.members:
+            data = self.paths.member_data(member.name)
+            if data.exists():
+                aside = data.with_name(f"{data.name}.wiped-{stamp}")
+                shutil.move(str(data), aside)
+                moved.append(aside)
+        return moved
 
     def set_region_serving(self, name: str, serving: bool) -> None:
         endpoint.set_region(self.paths, self.plan, name, "ready" if serving else "maint")
