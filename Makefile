@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system run validate lab test lint docs bench clean
+.PHONY: setup system run validate drill lab test lint docs bench clean
 
 setup: system $(STAMP)
 
@@ -30,9 +30,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-# The main job on the built-in local default: validate every stack, then run the local DR lab from
-# stacks/Pulumi.local.yaml, show its status and take it down again (data kept in .drkit/sandbox/local).
-run: validate lab
+# The main job on the built-in local default: validate every stack, then a real DR round trip on the lab
+# from stacks/Pulumi.local.yaml (back up under load, wipe the primary, restore, print RTO and RPO against
+# the spec's objectives), then take the lab down (its data is kept in .drkit/sandbox/local).
+run: validate drill
+
+drill: setup
+	$(BIN)/drkit drill restore; status=$$?; $(BIN)/drkit sandbox down; exit $$status
 
 lab: setup
 	$(BIN)/drkit sandbox up
