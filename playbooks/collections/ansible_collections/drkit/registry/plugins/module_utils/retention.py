@@ -48,7 +48,9 @@ def _buckets(now: datetime, count: int, bucket: Callable[[datetime], object], st
 def plan_retention(snapshots: list[Snapshot], now: datetime, hourly: int, daily: int, weekly: int) -> RetentionPlan:
     newest_first = sorted(snapshots, key=lambda snapshot: (snapshot.created, snapshot.id), reverse=True)
     keep: dict[str, str] = {}
-    newest = next((snapshot for snapshot in newest_first if snapshot.complete), None)
+    complete = [snapshot for snapshot in newest_first if snapshot.complete]
+    # The newest placed in time: a future-dated one (clock skew) is kept below, but must not displace it.
+    newest = next((snapshot for snapshot in complete if snapshot.created <= now), complete[0] if complete else None)
     if newest is not None:
         keep[newest.id] = "newest complete snapshot"
     for snapshot in newest_first:
