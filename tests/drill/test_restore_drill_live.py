@@ -1,0 +1,56 @@
+"""The README's main job: the restore drill on a fresh lab, through the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drkit.sandbox.lab import Lab
+from drkit.sandbox.supervisor_client import pid_alive
+from tests.conftest import ROOT
+from tests.sandbox.conftest import free_block
+
+DRKIT = Path(sys.executable).with_name("drkit")
+
+
+def test_restore_drill_brings_back_every_write_made_before_the_backup(tmp_path: Path) -> None:
+    state = tmp_path / "local"
+    pids: set[int] = set()
+    try:
+        command = [str(DRKIT), "drill", "restore", "--state-dir", str(state), "--base-port", str(free_block())]
+        result = subprocess.run(
+            [*command, "--format", "json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        lab = Lab.existing(state)
+        if lab.supervisor.running():
+            pids.update(lab.supervisor.pids())
+            pids.add(lab.supervisor.pid or 0)
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(result.stdout)
+        assert report["passed"] is True
+        assert report["writes_before_backup"] > 0 and report["missing_before_backup"] == []
+        assert 0 < report["rto_seconds"] <= report["objective_rto"]
+        assert 0 <= report["rpo_seconds"] <= report["objective_rpo"]
+        assert report["live_instances_registered"] == report["live_instances"] == 4
+        assert report["dead_instances_expired"] == report["dead_instances"] == 2
+        assert report["re_registrations"] >= 4, "live instances re-register once their old lease is revoked"
+        assert all(Path(path).is_dir() for path in report["moved_aside"])
+    finally:
+        if (state / "lab.json").exists():
+            Lab.existing(state).down(purge=False)
+        survivors = [pid for pid in pids if pid and pid_alive(pid)]
+        for pid in survivors:
+            os.kill(pid, signal.SIGKILL)
+        if survivors:
+            pytest.fail(f"lab processes survived `down`: {survivors}")

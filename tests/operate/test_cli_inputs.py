@@ -1,0 +1,47 @@
+"""Operating commands refuse unusable input with exit 2 and say what to pass, before running anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from drkit.cli import main
+from drkit.operate.inventory import InventoryError, resolve_inventory
+from drkit.operate.runner import _Events
+
+
+def test_no_lab_and_no_inventory_says_how_to_get_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["backup", "--stack", "prod", "--state-dir", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "no inventory for stack prod: pass --inventory FILE" in result.output
+    assert "drkit inventory --stack prod" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_inventory_file_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["restore", "--stack", "prod", "-i", str(tmp_path / "inv.yml")])
+    assert result.exit_code == 2
+    assert f"--inventory {tmp_path / 'inv.yml'}: no such file" in result.output
+
+
+def test_another_stacks_inventory_is_refused(tmp_path: Path) -> None:
+    inventory = tmp_path / "staging.yml"
+    inventory.write_text("all:\n  vars:\n    drkit_stack: staging\n")
+    with pytest.raises(InventoryError, match="is for stack staging, not prod"):
+        resolve_inventory("prod", inventory, tmp_path)
+
+
+def test_progress_is_one_line_per_task_with_its_outcomes() -> None:
+    lines: list[str] = []
+    events = _Events(lines.append)
+    events.handle({"event": "playbook_on_task_start", "event_data": {"task": "Save a snapshot"}})
+    events.handle({"event": "runner_on_ok", "event_data": {"host": "a", "res": {"changed": True}}})
+    events.handle({"event": "playbook_on_task_start", "event_data": {"task": "Ship it"}})
+    events.handle({"event": "runner_on_failed", "event_data": {"host": "a", "res": {"msg": "rsync: refused"}}})
+    events.handle({"event": "playbook_on_stats", "event_data": {"artifact_data": {"report": 1}}})
+    assert len(lines) == 2
+    assert lines[0].startswith("  ✓") and lines[0].endswith("Save a snapshot  changed=1")
+    assert lines[1].startswith("  ✗") and lines[1].endswith("Ship it  failed=1")
+    assert events.stats == {"report": 1}
+    assert events.failures[0].message == "rsync: refused"
