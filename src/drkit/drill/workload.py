@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drkit.sandbox import etcd_client
@@ -19,6 +20,22 @@ class Ack:
     at: float  # time.monotonic() when the write was acknowledged
 
 
+class Background:
+    """A body run on a daemon thread until stop() (which joins it); the body watches the event it is given."""
+
+    def __init__(self, name: str, body: Callable[[threading.Event], None]) -> None:
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=body, args=(self._stopping,), name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+
 @dataclass
 class Ledger:
     """Writes `<prefix><seq>` through the endpoint at a steady rate and remembers every acknowledgement.
@@ -29,22 +46,21 @@ class Ledger:
     rate: float = 20.0
     acks: list[Ack] = field(default_factory=list)
     failures: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    loop: Background = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loop = Background("drill-ledger", self._write)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="drill-ledger", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.loop.stop()
 
-    def _run(self) -> None:
+    def _write(self, stopping: threading.Event) -> None:
         sequence = 0
         interval = 1.0 / self.rate
-        while not self._stop.is_set():
+        while not stopping.is_set():
             sequence += 1
             key, value = f"{self.prefix}{sequence:08d}", f"{sequence}:{time.time():.6f}"
             try:
@@ -52,7 +68,7 @@ class Ledger:
                 self.acks.append(Ack(key, value, revision, time.monotonic()))
             except EtcdUnavailableError:
                 self.failures += 1
-            self._stop.wait(interval)
+            stopping.wait(interval)
 
     def first_ack_after(self, moment: float) -> Ack | None:
         return next((ack for ack in list(self.acks) if ack.at > moment), None)
@@ -86,8 +102,10 @@ class Instance:
 @dataclass
 class Registry:
     instances: list[Instance]
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    loop: Background = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loop = Background("drill-registry", self._beat)
 
     @classmethod
     def register(cls, url: str, prefix: str, count: int, ttl: int) -> Registry:
@@ -97,17 +115,14 @@ class Registry:
         return cls(instances)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="drill-registry", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.loop.stop()
 
-    def _run(self) -> None:
+    def _beat(self, stopping: threading.Event) -> None:
         beat = max(0.5, self.instances[0].ttl / 3) if self.instances else 1.0
-        while not self._stop.wait(beat):
+        while not stopping.wait(beat):
             for instance in self.instances:
                 if instance.alive:
                     instance.heartbeat()

@@ -18,6 +18,15 @@ from typing import Any
 TXN_BATCH = 100
 
 
+# The argument spec of every module that talks to the gateway (documented by the etcd_gateway doc fragment).
+GATEWAY_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "url": {"type": "str", "required": True},
+    "cacert": {"type": "path"},
+    "cert": {"type": "path"},
+    "key": {"type": "path", "no_log": True},
+}
+
+
 class GatewayError(Exception):
     """The member did not answer, or answered with an error."""
 
@@ -55,6 +64,10 @@ class Gateway:
             self._context = ssl.create_default_context(cafile=cacert)
             if cert:
                 self._context.load_cert_chain(cert, key)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Gateway:
+        return cls(params["url"], cacert=params["cacert"], cert=params["cert"], key=params["key"])
 
     def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(

@@ -10,17 +10,11 @@ description:
   - Reads the drkit manifests in O(path) and reports each snapshot, newest first, with whether its file is
     there at the size the manifest records; files no drkit manifest names are listed as unmanaged.
 options:
-  path:
-    description: The backup directory on the target host.
-    type: path
-    required: true
-  stack:
-    description: Only this stack's snapshots are listed.
-    type: str
-    required: true
   region:
     description: Only snapshots of this region's cluster (all regions when unset).
     type: str
+extends_documentation_fragment:
+  - drkit.registry.backup_dir
 author: drkit maintainers
 """
 

@@ -13,14 +13,6 @@ description:
     manifest); any other file is left alone and reported as unmanaged.
   - Supports check mode (reports what would be deleted).
 options:
-  path:
-    description: The backup directory on the target host.
-    type: path
-    required: true
-  stack:
-    description: The stack whose snapshots the policy applies to.
-    type: str
-    required: true
   region:
     description: The region whose cluster's snapshots the policy applies to (each cluster is counted apart).
     type: str
@@ -40,6 +32,8 @@ options:
   now:
     description: The moment buckets count back from (UTC, C(YYYY-MM-DDTHH:MM:SSZ)); the host's clock when unset.
     type: str
+extends_documentation_fragment:
+  - drkit.registry.backup_dir
 author: drkit maintainers
 """
 

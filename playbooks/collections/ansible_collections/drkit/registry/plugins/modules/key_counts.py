@@ -9,10 +9,6 @@ short_description: Count an etcd cluster's keys, in all and per prefix, at a rev
 description:
   - Uses etcd's HTTP/JSON gateway with C(count_only), so no key is listed (etcdctl 3.4 has no --count-only).
 options:
-  url:
-    description: A member's client URL.
-    type: str
-    required: true
   prefixes:
     description: Prefixes to count separately.
     type: list
@@ -22,9 +18,8 @@ options:
     description: Count at this revision; 0 counts now.
     type: int
     default: 0
-  cacert: {description: CA bundle for an https URL, type: path}
-  cert: {description: Client certificate, type: path}
-  key: {description: Client key, type: path}
+extends_documentation_fragment:
+  - drkit.registry.etcd_gateway
 author: drkit maintainers
 """
 
@@ -44,23 +39,24 @@ current_revision: {description: The cluster's revision now, returned: success, t
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import Gateway, GatewayError  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import (  # noqa: E402
+    GATEWAY_ARGUMENTS,
+    Gateway,
+    GatewayError,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True},
+            **GATEWAY_ARGUMENTS,
             "prefixes": {"type": "list", "elements": "str", "default": []},
             "revision": {"type": "int", "default": 0},
-            "cacert": {"type": "path"},
-            "cert": {"type": "path"},
-            "key": {"type": "path", "no_log": True},
         },
         supports_check_mode=True,
     )
     params = module.params
-    gateway = Gateway(params["url"], cacert=params["cacert"], cert=params["cert"], key=params["key"])
+    gateway = Gateway.from_params(params)
     try:
         total, current = gateway.count(b"", params["revision"])
         per_prefix = {prefix: gateway.count(prefix.encode(), params["revision"])[0] for prefix in params["prefixes"]}

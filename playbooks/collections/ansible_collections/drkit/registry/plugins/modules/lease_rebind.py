@@ -13,10 +13,6 @@ description:
   - Dead instances' registrations therefore expire within O(ttl); live instances see their lease gone
     (keep-alive fails) and re-register, which every registration client does on a lost lease.
 options:
-  url:
-    description: A member's client URL.
-    type: str
-    required: true
   prefixes:
     description: The spec's ephemeral prefixes.
     type: list
@@ -26,9 +22,8 @@ options:
     description: The fresh lease's TTL in seconds (the spec's leaseTtl).
     type: int
     required: true
-  cacert: {description: CA bundle for an https URL, type: path}
-  cert: {description: Client certificate, type: path}
-  key: {description: Client key, type: path}
+extends_documentation_fragment:
+  - drkit.registry.etcd_gateway
 author: drkit maintainers
 """
 
@@ -48,25 +43,26 @@ revoked: {description: Old leases revoked, returned: success, type: int}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import Gateway, GatewayError  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import (  # noqa: E402
+    GATEWAY_ARGUMENTS,
+    Gateway,
+    GatewayError,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True},
+            **GATEWAY_ARGUMENTS,
             "prefixes": {"type": "list", "elements": "str", "required": True},
             "ttl": {"type": "int", "required": True},
-            "cacert": {"type": "path"},
-            "cert": {"type": "path"},
-            "key": {"type": "path", "no_log": True},
         },
         supports_check_mode=True,
     )
     params = module.params
     if params["ttl"] < 1:
         module.fail_json(msg=f"ttl: {params['ttl']} must be at least 1 second")
-    gateway = Gateway(params["url"], cacert=params["cacert"], cert=params["cert"], key=params["key"])
+    gateway = Gateway.from_params(params)
     try:
         records = [record for prefix in params["prefixes"] for record in gateway.key_values(prefix.encode())]
         old_leases = {int(record["lease"]) for record in records if int(record.get("lease", 0) or 0)}
