@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 # Run as a script, benchmarks/ itself is on sys.path: the lab benchmark's plan helper is shared from there.
 from sandbox_lab import ROOT, local_plan
@@ -125,7 +126,7 @@ def main() -> None:
         print(f"loaded {args.megabytes} MB in {seconds:.1f}s; db size {db / 2**20:.0f} MiB")
 
         floor_b, snapshot = floor_backup(lab, work)
-        ours_b = drkit_playbook(lab, "backup", {})
+        ours_b, _ = drkit_playbook(lab, "backup", {})
         print(f"backup: drkit {ours_b:.2f}s; floor (snapshot save + sha256sum + rsync) {floor_b:.2f}s;")
         print(f"        ratio {ours_b / floor_b:.2f}x")
 
