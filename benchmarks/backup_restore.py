@@ -52,7 +52,8 @@ def load(url: str, megabytes: int, clients: int = 8) -> float:
     return time.perf_counter() - start
 
 
-def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str]) -> float:
+def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """Seconds the playbook took, and the reports it handed over."""
     start = time.perf_counter()
     run = run_playbook(
         playbook_path(ROOT, name), lab.paths.inventory, extravars, lab.paths.root / "runs", lambda _: None
@@ -60,7 +61,7 @@ def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str]) -> float:
     elapsed = time.perf_counter() - start
     if not run.ok:
         raise SystemExit(f"{name} failed: {run.failure_message()}")
-    return elapsed
+    return elapsed, run.stats
 
 
 def floor_backup(lab: Lab, work: Path) -> tuple[float, Path]:
