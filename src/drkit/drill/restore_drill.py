@@ -103,13 +103,16 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
 
         destroyed_at = time.monotonic()
         moved = lab.wipe_region(primary)
+        # Every member is dead now: a write acknowledged before this instant may still have been in flight
+        # to the old cluster; one acknowledged after it can only come from the restored cluster.
+        wiped_at = time.monotonic()
         progress(f"disaster: every {primary} member killed, data dirs moved aside ({len(moved)})")
 
         started = time.monotonic()
         restored = _playbook(lab, root, "restore", {"drkit_restore_confirm": "yes"}, progress)
         restore_seconds = time.monotonic() - started
         report = restored.stats["drkit_restore_report"]
-        back = _wait_for_ack(ledger, destroyed_at, timeout=60)
+        back = _wait_for_ack(ledger, wiped_at, timeout=60)
         rto = back - destroyed_at
         progress(f"restore: {report['snapshot']} in {restore_seconds:.1f}s; writes acknowledged again after {rto:.1f}s")
         time.sleep(0.5)
@@ -118,8 +121,8 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
 
     try:
         present = etcd_client.values(endpoint, ledger.prefix)
-        before = [ack for ack in ledger.acks if ack.revision <= revision and ack.at < destroyed_at]
-        after = [ack for ack in ledger.acks if ack.revision > revision and ack.at < destroyed_at]
+        before = [ack for ack in ledger.acks if ack.revision <= revision and ack.at < wiped_at]
+        after = [ack for ack in ledger.acks if ack.revision > revision and ack.at < wiped_at]
         missing = [ack.key for ack in before if present.get(ack.key) != ack.value]
         lost = [ack for ack in after if ack.key not in present]
         last_kept = before[-1].at if before else destroyed_at
