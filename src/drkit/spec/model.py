@@ -36,6 +36,18 @@ class Registry:
     quota_backend_bytes: int
     client_port: int
     peer_port: int
+    metrics_port: int
+    client_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where a cloud region's cluster lives: a VPC drkit creates (cidr) or an existing one (vpc_id, subnet_ids)."""
+
+    cidr: str | None
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    client_security_group_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class Region:
     instance_type: str
     members: int  # the region's own count, or registry.members
     members_overridden: bool  # True when the region sets its own members
+    network: Network
 
     @property
     def members_path(self) -> tuple[str | int, ...]:
@@ -193,6 +206,8 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
         quota_backend_bytes=parse_size(registry_raw["quotaBackendBytes"]),
         client_port=registry_raw["clientPort"],
         peer_port=registry_raw["peerPort"],
+        metrics_port=registry_raw["metricsPort"],
+        client_cidrs=tuple(registry_raw["clientCidrs"]),
     )
     regions = tuple(
         Region(
@@ -204,6 +219,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             instance_type=region["instanceType"],
             members=region.get("members", registry.members),
             members_overridden="members" in region,
+            network=_network(region.get("network", {})),
         )
         for index, region in enumerate(raw["regions"])
     )
@@ -246,6 +262,15 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             Waiver(index=index, rule=w["rule"], reason=w["reason"], expires=date.fromisoformat(w["expires"]))
             for index, w in enumerate(raw["waivers"])
         ),
+    )
+
+
+def _network(raw: dict[str, Any]) -> Network:
+    return Network(
+        cidr=raw.get("cidr"),
+        vpc_id=raw.get("vpcId"),
+        subnet_ids=tuple(raw.get("subnetIds", ())),
+        client_security_group_ids=tuple(raw.get("clientSecurityGroupIds", ())),
     )
 
 
