@@ -100,6 +100,8 @@ class BackupTarget:
     replica_region: str | None
     replication_time_control: bool
     object_lock: float | None
+    object_lock_mode: str | None  # s3: compliance or governance
+    bucket: str | None  # s3: the bucket's name, when the spec sets it
     host: str | None
     path: str | None
     transport: str | None  # rsync: ssh or daemon
@@ -130,6 +132,7 @@ class Backups:
 class HealthCheck:
     interval: float
     failure_threshold: int
+    path: str
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class GlobalEndpoint:
     health_check: HealthCheck
     ttl: float
     port: int | None
+    zone: str | None
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -246,9 +251,12 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             health_check=HealthCheck(
                 interval=parse_duration(endpoint_raw["healthCheck"]["interval"]),
                 failure_threshold=endpoint_raw["healthCheck"]["failureThreshold"],
+                path=endpoint_raw["healthCheck"]["path"],
             ),
             ttl=parse_duration(endpoint_raw["ttl"]),
             port=endpoint_raw.get("port"),
+            zone=endpoint_raw.get("zone"),
+            name=endpoint_raw.get("name"),
         )
         if endpoint_raw
         else None,
@@ -287,6 +295,8 @@ def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
                 replica_region=target.get("replicaRegion"),
                 replication_time_control=target.get("replicationTimeControl", False),
                 object_lock=parse_duration(target["objectLock"]) if "objectLock" in target else None,
+                object_lock_mode=target.get("objectLockMode"),
+                bucket=target.get("bucket"),
                 host=target.get("host"),
                 path=target.get("path"),
                 transport=target.get("transport"),
