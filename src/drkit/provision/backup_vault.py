@@ -85,7 +85,12 @@ def replication_policy(source: str, replica: str, source_key: str, replica_key: 
         },
         {
             "Effect": "Allow",
-            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+            "Action": [
+                "s3:ReplicateObject",
+                "s3:ReplicateDelete",
+                "s3:ReplicateTags",
+                "s3:ObjectOwnerOverrideToBucketOwner",
+            ],
             "Resource": f"arn:aws:s3:::{replica}/*",
         },
         {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": source_key},
@@ -98,7 +103,9 @@ def assume_by_s3() -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
         }
     )
 
@@ -128,8 +135,9 @@ class BackupVault(pulumi.ComponentResource):
         outputs: dict[str, Any] = {"bucket": self.bucket_name, "region": target.region}
         if target.replica_region and replica_provider is not None:
             self.replica_bucket_name = bucket_name(args.stack, target.replica_region, target.index)
-            replica, replica_key = self._bucket(self.replica_bucket_name, target.replica_region, replica_provider,
-                                                role="replica")
+            replica, replica_key = self._bucket(
+                self.replica_bucket_name, target.replica_region, replica_provider, role="replica"
+            )
             self._replication(bucket, replica, replica_key, provider)
             outputs |= {"replicaBucket": self.replica_bucket_name, "replicaRegion": target.replica_region}
         self.register_outputs(outputs)
@@ -144,44 +152,77 @@ class BackupVault(pulumi.ComponentResource):
         target = self.args.target
         labels = tags.tags(self.args.stack, region, "backup-vault", name, role=role)
         key = aws.kms.Key(
-            f"{name}-key", description=f"drkit {self.args.stack}: snapshots in {name}", enable_key_rotation=True,
-            deletion_window_in_days=30, tags=labels, opts=self._opts(provider),
+            f"{name}-key",
+            description=f"drkit {self.args.stack}: snapshots in {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=labels,
+            opts=self._opts(provider),
         )
         bucket = aws.s3.Bucket(
-            name, bucket=name, object_lock_enabled=target.object_lock is not None, tags=labels,
+            name,
+            bucket=name,
+            object_lock_enabled=target.object_lock is not None,
+            tags=labels,
             opts=self._opts(provider),
         )
         versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=name, versioning_configuration={"status": "Enabled"},
+            f"{name}-versioning",
+            bucket=name,
+            versioning_configuration={"status": "Enabled"},
             opts=self._opts(provider, bucket),
         )
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=name,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
-                    "bucket_key_enabled": True}],
+            f"{name}-encryption",
+            bucket=name,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
             opts=self._opts(provider, bucket),
         )
         aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=name, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=self._opts(provider, bucket),
+            f"{name}-public-access",
+            bucket=name,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self._opts(provider, bucket),
         )
-        aws.s3.BucketPolicy(f"{name}-policy", bucket=name, policy=deny_insecure_transport(name),
-                            opts=self._opts(provider, bucket))
+        aws.s3.BucketPolicy(
+            f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=self._opts(provider, bucket)
+        )
         if target.object_lock is not None:
             aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock", bucket=name,
-                rule={"default_retention": {"mode": (target.object_lock_mode or "compliance").upper(),
-                                            "days": max(1, math.ceil(target.object_lock / _DAY))}},
+                f"{name}-object-lock",
+                bucket=name,
+                rule={
+                    "default_retention": {
+                        "mode": (target.object_lock_mode or "compliance").upper(),
+                        "days": max(1, math.ceil(target.object_lock / _DAY)),
+                    }
+                },
                 opts=self._opts(provider, versioning),
             )
         keep = retention_days(self.args.retention)
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=name,
+            f"{name}-lifecycle",
+            bucket=name,
             rules=[
-                {"id": f"keep-{snapshot_class}", "status": "Enabled", "filter": {"prefix": f"{snapshot_class}/"},
-                 "expiration": {"days": keep[snapshot_class]},
-                 "noncurrent_version_expiration": {"noncurrent_days": 1},
-                 "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}
+                {
+                    "id": f"keep-{snapshot_class}",
+                    "status": "Enabled",
+                    "filter": {"prefix": f"{snapshot_class}/"},
+                    "expiration": {"days": keep[snapshot_class]},
+                    "noncurrent_version_expiration": {"noncurrent_days": 1},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                }
                 for snapshot_class in SNAPSHOT_CLASSES
             ],
             opts=self._opts(provider, versioning),
@@ -189,39 +230,49 @@ class BackupVault(pulumi.ComponentResource):
         return [bucket, versioning, encryption], key
 
     def _replication(
-        self, source: list[pulumi.Resource], replica: list[pulumi.Resource], replica_key: aws.kms.Key,
+        self,
+        source: list[pulumi.Resource],
+        replica: list[pulumi.Resource],
+        replica_key: aws.kms.Key,
         provider: aws.Provider,
     ) -> None:
         target = self.args.target
         source_name, replica_name = self.bucket_name, str(self.replica_bucket_name)
         labels = tags.tags(self.args.stack, self.region, "backup-vault", f"{source_name}-replication")
-        role = aws.iam.Role(f"{source_name}-replication", assume_role_policy=assume_by_s3(), tags=labels,
-                            opts=self._opts(provider))
+        role = aws.iam.Role(
+            f"{source_name}-replication", assume_role_policy=assume_by_s3(), tags=labels, opts=self._opts(provider)
+        )
         aws.iam.RolePolicy(
-            f"{source_name}-replication", role=role.id,
+            f"{source_name}-replication",
+            role=role.id,
             policy=pulumi.Output.all(self.key.arn, replica_key.arn).apply(
                 lambda keys: replication_policy(source_name, replica_name, keys[0], keys[1])
             ),
             opts=self._opts(provider),
         )
-        destination: dict[str, Any] = {
+        destination: aws.s3.BucketReplicationConfigRuleDestinationArgsDict = {
             "bucket": f"arn:aws:s3:::{replica_name}",
             "storage_class": "STANDARD",
             "encryption_configuration": {"replica_kms_key_id": replica_key.arn},
         }
         if target.replication_time_control:
             # RTC replicates 99.99% of objects within 15 minutes, and requires replication metrics.
-            destination |= {
-                "replication_time": {"status": "Enabled", "time": {"minutes": 15}},
-                "metrics": {"status": "Enabled", "event_threshold": {"minutes": 15}},
-            }
+            destination["replication_time"] = {"status": "Enabled", "time": {"minutes": 15}}
+            destination["metrics"] = {"status": "Enabled", "event_threshold": {"minutes": 15}}
         aws.s3.BucketReplicationConfig(
-            f"{source_name}-replication", bucket=source_name, role=role.arn,
-            rules=[{
-                "id": "snapshots-to-replica", "status": "Enabled", "priority": 1, "filter": {"prefix": ""},
-                "delete_marker_replication": {"status": "Disabled"},
-                "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
-                "destination": destination,
-            }],
+            f"{source_name}-replication",
+            bucket=source_name,
+            role=role.arn,
+            rules=[
+                {
+                    "id": "snapshots-to-replica",
+                    "status": "Enabled",
+                    "priority": 1,
+                    "filter": {"prefix": ""},
+                    "delete_marker_replication": {"status": "Disabled"},
+                    "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                    "destination": destination,
+                }
+            ],
             opts=self._opts(provider, *source, *replica),
         )

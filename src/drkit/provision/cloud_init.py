@@ -29,15 +29,15 @@ work="$(mktemp -d)"; cd "$work"
 curl -fsSLO --retry 5 "${base}/v${version}/${tarball}"
 curl -fsSLO --retry 5 "${base}/v${version}/SHA256SUMS"
 grep " ${tarball}\\$" SHA256SUMS | sha256sum -c -
-tar -xzf "$tarball" --strip-components=1 -C %(bin)s --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
-  || tar -xzf "$tarball" --strip-components=1 -C %(bin)s --wildcards '*/etcd' '*/etcdctl'
+tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
+  || tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl'
 rm -rf "$work"
-""" % {"bin": BIN_DIR}
+"""
 
 _FETCH_TLS = """#!/bin/sh
 # Write this instance's CA, certificate and key from its Secrets Manager secret (JSON: ca, cert, key).
 set -eu
-secret="$1"; region="$2"; dir="%(pki)s"
+secret="$1"; region="$2"; dir="@PKI@"
 install -d -m 0750 "$dir"
 aws secretsmanager get-secret-value --region "$region" --secret-id "$secret" --query SecretString --output text \\
   | python3 -c 'import json,sys,os
@@ -46,7 +46,7 @@ for name, value in (("ca.crt", d["ca"]), ("server.crt", d["cert"]), ("server.key
     path = os.path.join(sys.argv[1], name)
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         out.write(value)' "$dir"
-""" % {"pki": PKI_DIR}
+"""
 
 _PREPARE_DATA = """#!/bin/sh
 # Format the data volume on first boot only (never over existing data) and mount it at the data dir.
@@ -62,10 +62,10 @@ mountpoint -q "$mountpoint" || mount "$mountpoint"
 _PUBLISH_PROMOTED = """#!/bin/sh
 # While this region is promoted (the marker exists), tell CloudWatch; the endpoint's health check needs it.
 set -eu
-[ -e %(marker)s ] || exit 0
-aws cloudwatch put-metric-data --region "$1" --namespace %(ns)s --metric-name Promoted --value 1 \\
+[ -e @MARKER@ ] || exit 0
+aws cloudwatch put-metric-data --region "$1" --namespace @NS@ --metric-name Promoted --value 1 \\
   --dimensions Stack="$2",Region="$1"
-""" % {"marker": PROMOTED_MARKER, "ns": METRIC_NAMESPACE}
+"""
 
 _ETCD_UNIT = """[Unit]
 Description=etcd registry member (drkit)
@@ -75,7 +75,7 @@ After=network-online.target
 [Service]
 Type=notify
 EnvironmentFile=/etc/drkit/etcd.env
-ExecStart=%(bin)s/etcd
+ExecStart=@BIN@/etcd
 Restart=always
 RestartSec=5s
 LimitNOFILE=65536
@@ -83,14 +83,14 @@ TimeoutStopSec=30s
 
 [Install]
 WantedBy=multi-user.target
-""" % {"bin": BIN_DIR}
+"""
 
 _PROMOTED_SERVICE = """[Unit]
 Description=Publish drkit's promotion marker to CloudWatch
 
 [Service]
 Type=oneshot
-ExecStart=/usr/local/sbin/drkit-publish-promoted %(region)s %(stack)s
+ExecStart=/usr/local/sbin/drkit-publish-promoted @REGION@ @STACK@
 """
 
 _PROMOTED_TIMER = """[Unit]
@@ -105,19 +105,19 @@ WantedBy=timers.target
 """
 
 _MIRROR_UNIT = """[Unit]
-Description=etcdctl make-mirror from the primary region into this standby (drkit), prefix %%I
+Description=etcdctl make-mirror from the primary region into this standby (drkit), prefix %I
 Wants=network-online.target
 After=network-online.target
 
 [Service]
-EnvironmentFile=/etc/drkit/mirror-%%i.env
-ExecStart=%(bin)s/etcdctl $MIRROR_ARGS
+EnvironmentFile=/etc/drkit/mirror-%i.env
+ExecStart=@BIN@/etcdctl $MIRROR_ARGS
 Restart=always
 RestartSec=5s
 
 [Install]
 WantedBy=multi-user.target
-""" % {"bin": BIN_DIR}
+"""
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,20 @@ def mirror_arguments(source: str, destination: str, prefix: str, tls: bool) -> s
     return f"--endpoints={source} {certs}make-mirror {selection}{dest_certs}{destination}"
 
 
+def _fill(template: str, **values: str) -> str:
+    """Replace @NAME@ placeholders (shell scripts are full of braces and dollars, so no str.format)."""
+    for key, value in values.items():
+        template = template.replace(f"@{key.upper()}@", value)
+    return template
+
+
+_INSTALL_ETCD = _fill(_INSTALL_ETCD, bin=BIN_DIR)
+_FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
+_PUBLISH_PROMOTED = _fill(_PUBLISH_PROMOTED, marker=PROMOTED_MARKER, ns=METRIC_NAMESPACE)
+_ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
+_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR)
+
+
 def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
     return {"path": path, "content": content, "permissions": permissions, "owner": "root:root"}
 
@@ -188,7 +202,9 @@ def member_user_data(boot: MemberBoot) -> str:
         _file("/usr/local/sbin/drkit-publish-promoted", _PUBLISH_PROMOTED, "0755"),
         _file("/etc/drkit/etcd.env", env, "0600"),
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
-        _file("/etc/systemd/system/drkit-promoted.service", _PROMOTED_SERVICE % vars(boot)),
+        _file(
+            "/etc/systemd/system/drkit-promoted.service", _fill(_PROMOTED_SERVICE, region=boot.region, stack=boot.stack)
+        ),
         _file("/etc/systemd/system/drkit-promoted.timer", _PROMOTED_TIMER),
     ]
     if boot.promoted:

@@ -39,7 +39,10 @@ def rejection(report: StackReport) -> str | None:
     """The validate report when the program must not build this spec, else None."""
     if report.verdict == "pass" and report.spec is not None:
         return None
-    return text.render([report], []) + "pulumi up builds only specs that pass `drkit validate`: fix the spec or waive the rule\n"
+    return (
+        text.render([report], [])
+        + "pulumi up builds only specs that pass `drkit validate`: fix the spec or waive the rule\n"
+    )
 
 
 def config_matches_file(config_spec: Any, path: Path) -> InputError | None:
@@ -54,7 +57,8 @@ def config_matches_file(config_spec: Any, path: Path) -> InputError | None:
     return InputError(
         Location(str(path), 1, 1),
         f"the {SPEC_KEY} Pulumi passed to the program differs from the one in this file",
-        hint="keep the spec in the stack file only (no ESC environment or --config override), so drkit validates what is built",
+        hint="keep the spec in the stack file only (no ESC environment or --config override), so drkit validates"
+        " what is built",
     )
 
 

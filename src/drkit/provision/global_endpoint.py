@@ -57,39 +57,68 @@ class GlobalEndpoint(pulumi.ComponentResource):
 
     def _route53(self) -> None:
         endpoint, registry = self.args.endpoint, self.args.registry
-        zone = aws.route53.get_zone(name=endpoint.zone, private_zone=False, opts=pulumi.InvokeOptions(provider=self.provider))
+        zone = aws.route53.get_zone(
+            name=endpoint.zone, private_zone=False, opts=pulumi.InvokeOptions(provider=self.provider)
+        )
         record_name = str(endpoint.name)
         # Route 53 allows one PRIMARY and one SECONDARY per name: the first standby is the failover target.
         for cluster, failover in zip(self.args.clusters[:2], ("PRIMARY", "SECONDARY"), strict=False):
             region = cluster.args.region.name
             assert cluster.health_lb is not None  # built for every cluster when the endpoint is route53-failover
             reachable = aws.route53.HealthCheck(
-                f"{region}-health", type="HTTP", fqdn=cluster.health_lb.dns_name, port=registry.metrics_port,
-                resource_path=endpoint.health_check.path, request_interval=int(endpoint.health_check.interval),
-                failure_threshold=endpoint.health_check.failure_threshold, tags=self._tags(region, f"{region}-health"),
+                f"{region}-health",
+                type="HTTP",
+                fqdn=cluster.health_lb.dns_name,
+                port=registry.metrics_port,
+                resource_path=endpoint.health_check.path,
+                request_interval=int(endpoint.health_check.interval),
+                failure_threshold=endpoint.health_check.failure_threshold,
+                tags=self._tags(region, f"{region}-health"),
                 opts=self._opts(),
             )
             alarm = aws.cloudwatch.MetricAlarm(
-                f"{region}-promoted", alarm_description=f"{region} is not promoted (no drkit/Registry Promoted=1)",
-                namespace=cloud_init.METRIC_NAMESPACE, metric_name="Promoted",
-                dimensions={"Stack": self.args.stack, "Region": region}, statistic="Maximum", period=60,
-                evaluation_periods=1, threshold=1, comparison_operator="LessThanThreshold",
-                treat_missing_data="breaching", tags=self._tags(region, f"{region}-promoted"),
+                f"{region}-promoted",
+                alarm_description=f"{region} is not promoted (no drkit/Registry Promoted=1)",
+                namespace=cloud_init.METRIC_NAMESPACE,
+                metric_name="Promoted",
+                dimensions={"Stack": self.args.stack, "Region": region},
+                statistic="Maximum",
+                period=60,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="breaching",
+                tags=self._tags(region, f"{region}-promoted"),
                 opts=self._opts(cluster.provider),
             )
             promoted = aws.route53.HealthCheck(
-                f"{region}-promoted", type="CLOUDWATCH_METRIC", cloudwatch_alarm_name=alarm.name,
-                cloudwatch_alarm_region=region, insufficient_data_health_status="Unhealthy",
-                tags=self._tags(region, f"{region}-promoted"), opts=self._opts(),
+                f"{region}-promoted",
+                type="CLOUDWATCH_METRIC",
+                cloudwatch_alarm_name=alarm.name,
+                cloudwatch_alarm_region=region,
+                insufficient_data_health_status="Unhealthy",
+                tags=self._tags(region, f"{region}-promoted"),
+                opts=self._opts(),
             )
             serving = aws.route53.HealthCheck(
-                f"{region}-serving", type="CALCULATED", child_healthchecks=[reachable.id, promoted.id],
-                child_health_threshold=2, tags=self._tags(region, f"{region}-serving"), opts=self._opts(),
+                f"{region}-serving",
+                type="CALCULATED",
+                child_healthchecks=[reachable.id, promoted.id],
+                child_health_threshold=2,
+                tags=self._tags(region, f"{region}-serving"),
+                opts=self._opts(),
             )
             aws.route53.Record(
-                f"{region}-{failover.lower()}", zone_id=zone.zone_id, name=record_name, type="CNAME",
-                ttl=int(endpoint.ttl), records=[cluster.client_lb.dns_name], set_identifier=region,
-                failover_routing_policies=[{"type": failover}], health_check_id=serving.id, opts=self._opts(),
+                f"{region}-{failover.lower()}",
+                zone_id=zone.zone_id,
+                name=record_name,
+                type="CNAME",
+                ttl=int(endpoint.ttl),
+                records=[cluster.client_lb.dns_name],
+                set_identifier=region,
+                failover_routing_policies=[{"type": failover}],
+                health_check_id=serving.id,
+                opts=self._opts(),
             )
         self.url = pulumi.Output.from_input(f"{self._scheme}://{record_name}:{registry.client_port}")
 
@@ -101,22 +130,33 @@ class GlobalEndpoint(pulumi.ComponentResource):
         endpoint, registry = self.args.endpoint, self.args.registry
         primary_region = self.args.clusters[0].args.region.name
         accelerator = aws.globalaccelerator.Accelerator(
-            name, name=f"drkit-{self.args.stack}", ip_address_type="IPV4", enabled=True,
-            tags=self._tags(primary_region, name), opts=self._opts(),
+            name,
+            name=f"drkit-{self.args.stack}",
+            ip_address_type="IPV4",
+            enabled=True,
+            tags=self._tags(primary_region, name),
+            opts=self._opts(),
         )
         listener = aws.globalaccelerator.Listener(
-            name, accelerator_arn=accelerator.arn, protocol="TCP", client_affinity="SOURCE_IP",
-            port_ranges=[{"from_port": registry.client_port, "to_port": registry.client_port}], opts=self._opts(),
+            name,
+            accelerator_arn=accelerator.arn,
+            protocol="TCP",
+            client_affinity="SOURCE_IP",
+            port_ranges=[{"from_port": registry.client_port, "to_port": registry.client_port}],
+            opts=self._opts(),
         )
         for cluster in self.args.clusters:
             region = cluster.args.region.name
             aws.globalaccelerator.EndpointGroup(
-                f"{region}-endpoints", listener_arn=listener.arn, endpoint_group_region=region,
+                f"{region}-endpoints",
+                listener_arn=listener.arn,
+                endpoint_group_region=region,
                 endpoint_configurations=[
                     {"endpoint_id": instance.id, "weight": 128, "client_ip_preservation_enabled": True}
                     for instance in cluster.instances
                 ],
-                health_check_protocol="HTTP", health_check_port=registry.metrics_port,
+                health_check_protocol="HTTP",
+                health_check_port=registry.metrics_port,
                 health_check_path=endpoint.health_check.path,
                 health_check_interval_seconds=int(endpoint.health_check.interval),
                 threshold_count=endpoint.health_check.failure_threshold,

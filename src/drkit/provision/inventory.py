@@ -88,7 +88,11 @@ def inventory_document(
             "hosts": hosts,
             "vars": {"drkit_region_endpoint": cluster.client_endpoint},
         }
-    global_vars: dict[str, Any] = {"drkit_stack": stack, "drkit_etcd_version": registry.version, "drkit_tls": registry.tls}
+    global_vars: dict[str, Any] = {
+        "drkit_stack": stack,
+        "drkit_etcd_version": registry.version,
+        "drkit_tls": registry.tls,
+    }
     if registry.tls:
         global_vars |= {
             "drkit_ca_file": f"{cloud_init.PKI_DIR}/ca.crt",

@@ -62,7 +62,9 @@ def existing_network(region: Region, provider: aws.Provider) -> Network:
     )
 
 
-def create_network(stack: str, region: Region, azs: list[str], parent: pulumi.Resource, provider: aws.Provider) -> Network:
+def create_network(
+    stack: str, region: Region, azs: list[str], parent: pulumi.Resource, provider: aws.Provider
+) -> Network:
     def opts(*depends: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends))
 
@@ -73,50 +75,78 @@ def create_network(stack: str, region: Region, azs: list[str], parent: pulumi.Re
     cidr = vpc_cidr(region)
     private_cidrs, public_cidrs = created_subnets(cidr, azs)
     vpc = aws.ec2.Vpc(
-        f"{prefix}-vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True,
-        tags=tagged(f"{prefix}-vpc"), opts=opts(),
+        f"{prefix}-vpc",
+        cidr_block=cidr,
+        enable_dns_hostnames=True,
+        enable_dns_support=True,
+        tags=tagged(f"{prefix}-vpc"),
+        opts=opts(),
     )
     gateway = aws.ec2.InternetGateway(f"{prefix}-igw", vpc_id=vpc.id, tags=tagged(f"{prefix}-igw"), opts=opts())
     public_table = aws.ec2.RouteTable(f"{prefix}-public", vpc_id=vpc.id, tags=tagged(f"{prefix}-public"), opts=opts())
     aws.ec2.Route(
-        f"{prefix}-public-default", route_table_id=public_table.id, destination_cidr_block="0.0.0.0/0",
-        gateway_id=gateway.id, opts=opts(),
+        f"{prefix}-public-default",
+        route_table_id=public_table.id,
+        destination_cidr_block="0.0.0.0/0",
+        gateway_id=gateway.id,
+        opts=opts(),
     )
     private_ids: list[pulumi.Input[str]] = []
     public_ids: list[pulumi.Input[str]] = []
     private_tables: list[pulumi.Input[str]] = []
     for index, az in enumerate(azs):
         public = aws.ec2.Subnet(
-            f"{prefix}-public-{az}", vpc_id=vpc.id, cidr_block=public_cidrs[index], availability_zone=az,
-            tags=tagged(f"{prefix}-public-{az}", az=az), opts=opts(),
+            f"{prefix}-public-{az}",
+            vpc_id=vpc.id,
+            cidr_block=public_cidrs[index],
+            availability_zone=az,
+            tags=tagged(f"{prefix}-public-{az}", az=az),
+            opts=opts(),
         )
         aws.ec2.RouteTableAssociation(
             f"{prefix}-public-{az}", subnet_id=public.id, route_table_id=public_table.id, opts=opts()
         )
         address = aws.ec2.Eip(f"{prefix}-nat-{az}", domain="vpc", tags=tagged(f"{prefix}-nat-{az}", az=az), opts=opts())
         nat = aws.ec2.NatGateway(
-            f"{prefix}-nat-{az}", allocation_id=address.id, subnet_id=public.id,
-            tags=tagged(f"{prefix}-nat-{az}", az=az), opts=opts(gateway),
+            f"{prefix}-nat-{az}",
+            allocation_id=address.id,
+            subnet_id=public.id,
+            tags=tagged(f"{prefix}-nat-{az}", az=az),
+            opts=opts(gateway),
         )
         private = aws.ec2.Subnet(
-            f"{prefix}-private-{az}", vpc_id=vpc.id, cidr_block=private_cidrs[index], availability_zone=az,
-            tags=tagged(f"{prefix}-private-{az}", az=az), opts=opts(),
+            f"{prefix}-private-{az}",
+            vpc_id=vpc.id,
+            cidr_block=private_cidrs[index],
+            availability_zone=az,
+            tags=tagged(f"{prefix}-private-{az}", az=az),
+            opts=opts(),
         )
         table = aws.ec2.RouteTable(
             f"{prefix}-private-{az}", vpc_id=vpc.id, tags=tagged(f"{prefix}-private-{az}", az=az), opts=opts()
         )
         aws.ec2.Route(
-            f"{prefix}-private-{az}-default", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=nat.id, opts=opts(),
+            f"{prefix}-private-{az}-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=nat.id,
+            opts=opts(),
         )
-        aws.ec2.RouteTableAssociation(f"{prefix}-private-{az}", subnet_id=private.id, route_table_id=table.id, opts=opts())
+        aws.ec2.RouteTableAssociation(
+            f"{prefix}-private-{az}", subnet_id=private.id, route_table_id=table.id, opts=opts()
+        )
         private_ids.append(private.id)
         public_ids.append(public.id)
         private_tables.append(table.id)
     # Snapshots go to S3 through a gateway endpoint: no NAT charges, and backups keep working without NAT.
     aws.ec2.VpcEndpoint(
-        f"{prefix}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region.name}.s3", vpc_endpoint_type="Gateway",
-        route_table_ids=private_tables, tags=tagged(f"{prefix}-s3"), opts=opts(),
+        f"{prefix}-s3",
+        vpc_id=vpc.id,
+        service_name=f"com.amazonaws.{region.name}.s3",
+        vpc_endpoint_type="Gateway",
+        route_table_ids=private_tables,
+        tags=tagged(f"{prefix}-s3"),
+        opts=opts(),
     )
     return Network(
         vpc_id=vpc.id,

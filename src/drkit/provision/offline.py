@@ -134,7 +134,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self._record_lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (the gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             props, secret = _unwrap(rpc.deserialize_properties(request.object))
             resource = PlannedResource(
@@ -151,7 +151,11 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
     def _region(self, provider_ref: str) -> str | None:
-        return self.cloud.region(provider_ref) if provider_ref.startswith("urn:") and _PROVIDER_TYPE in provider_ref else None
+        return (
+            self.cloud.region(provider_ref)
+            if provider_ref.startswith("urn:") and _PROVIDER_TYPE in provider_ref
+            else None
+        )
 
 
 def _unwrap(props: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,8 +115,17 @@ class RegistryCluster(pulumi.ComponentResource):
         return self.args.region.role
 
     def _ingress(
-        self, name: str, group: aws.ec2.SecurityGroup, port: int, description: str, **source: pulumi.Input[str]
+        self,
+        name: str,
+        group: aws.ec2.SecurityGroup,
+        port: int,
+        description: str,
+        *,
+        cidr_ipv4: str | None = None,
+        referenced_security_group_id: pulumi.Input[str] | None = None,
+        prefix_list_id: str | None = None,
     ) -> None:
+        """One port, from exactly one source: a CIDR, a security group or a managed prefix list."""
         aws.vpc.SecurityGroupIngressRule(
             name,
             security_group_id=group.id,
@@ -123,8 +133,10 @@ class RegistryCluster(pulumi.ComponentResource):
             from_port=port,
             to_port=port,
             description=description,
+            cidr_ipv4=cidr_ipv4,
+            referenced_security_group_id=referenced_security_group_id,
+            prefix_list_id=prefix_list_id,
             opts=self._opts(),
-            **source,
         )
 
     # Security groups -----------------------------------------------------------------------------------------
@@ -134,46 +146,107 @@ class RegistryCluster(pulumi.ComponentResource):
         registry = self.args.registry
         network = self.network
         self.member_sg = aws.ec2.SecurityGroup(
-            f"{prefix}-members", vpc_id=network.vpc_id, description="drkit registry members",
-            tags=self._tags(f"{prefix}-members"), opts=self._opts(),
+            f"{prefix}-members",
+            vpc_id=network.vpc_id,
+            description="drkit registry members",
+            tags=self._tags(f"{prefix}-members"),
+            opts=self._opts(),
         )
         self.client_lb_sg = aws.ec2.SecurityGroup(
-            f"{prefix}-client-lb", vpc_id=network.vpc_id, description="drkit registry client load balancer",
-            tags=self._tags(f"{prefix}-client-lb"), opts=self._opts(),
+            f"{prefix}-client-lb",
+            vpc_id=network.vpc_id,
+            description="drkit registry client load balancer",
+            tags=self._tags(f"{prefix}-client-lb"),
+            opts=self._opts(),
         )
         members, client_lb = self.member_sg, self.client_lb_sg
-        self._ingress(f"{prefix}-peer-from-members", members, registry.peer_port, "raft between members",
-                      referenced_security_group_id=members.id)
-        self._ingress(f"{prefix}-client-from-members", members, registry.client_port, "etcdctl between members",
-                      referenced_security_group_id=members.id)
-        self._ingress(f"{prefix}-client-from-lb", members, registry.client_port, "clients through the NLB",
-                      referenced_security_group_id=client_lb.id)
-        self._ingress(f"{prefix}-metrics-from-lb", members, registry.metrics_port, "NLB health checks",
-                      referenced_security_group_id=client_lb.id)
-        self._ingress(f"{prefix}-lb-from-members", client_lb, registry.client_port, "members through the NLB",
-                      referenced_security_group_id=members.id)
+        self._ingress(
+            f"{prefix}-peer-from-members",
+            members,
+            registry.peer_port,
+            "raft between members",
+            referenced_security_group_id=members.id,
+        )
+        self._ingress(
+            f"{prefix}-client-from-members",
+            members,
+            registry.client_port,
+            "etcdctl between members",
+            referenced_security_group_id=members.id,
+        )
+        self._ingress(
+            f"{prefix}-client-from-lb",
+            members,
+            registry.client_port,
+            "clients through the NLB",
+            referenced_security_group_id=client_lb.id,
+        )
+        self._ingress(
+            f"{prefix}-metrics-from-lb",
+            members,
+            registry.metrics_port,
+            "NLB health checks",
+            referenced_security_group_id=client_lb.id,
+        )
+        self._ingress(
+            f"{prefix}-lb-from-members",
+            client_lb,
+            registry.client_port,
+            "members through the NLB",
+            referenced_security_group_id=members.id,
+        )
         for index, cidr in enumerate(registry.client_cidrs):
-            self._ingress(f"{prefix}-lb-from-cidr-{index}", client_lb, registry.client_port, "declared client network",
-                          cidr_ipv4=cidr)
+            self._ingress(
+                f"{prefix}-lb-from-cidr-{index}",
+                client_lb,
+                registry.client_port,
+                "declared client network",
+                cidr_ipv4=cidr,
+            )
             if self.args.endpoint_type == "global-accelerator":
                 # Global Accelerator keeps the client's address and reaches the instances directly.
-                self._ingress(f"{prefix}-client-from-cidr-{index}", members, registry.client_port,
-                              "declared client network via Global Accelerator", cidr_ipv4=cidr)
+                self._ingress(
+                    f"{prefix}-client-from-cidr-{index}",
+                    members,
+                    registry.client_port,
+                    "declared client network via Global Accelerator",
+                    cidr_ipv4=cidr,
+                )
         for index, group_id in enumerate(self.args.region.network.client_security_group_ids):
-            self._ingress(f"{prefix}-lb-from-group-{index}", client_lb, registry.client_port, "declared client group",
-                          referenced_security_group_id=group_id)
+            self._ingress(
+                f"{prefix}-lb-from-group-{index}",
+                client_lb,
+                registry.client_port,
+                "declared client group",
+                referenced_security_group_id=group_id,
+            )
         if self.args.endpoint_type == "global-accelerator":
             # Global Accelerator health-checks instance endpoints from its interfaces inside the VPC.
-            self._ingress(f"{prefix}-metrics-from-vpc", members, registry.metrics_port, "accelerator health checks",
-                          cidr_ipv4=network.cidr)
+            self._ingress(
+                f"{prefix}-metrics-from-vpc",
+                members,
+                registry.metrics_port,
+                "accelerator health checks",
+                cidr_ipv4=network.cidr,
+            )
         for group, label in ((members, "members"), (client_lb, "client-lb")):
             aws.vpc.SecurityGroupEgressRule(
-                f"{prefix}-{label}-to-vpc", security_group_id=group.id, ip_protocol="-1", cidr_ipv4=network.cidr,
-                description="inside the VPC", opts=self._opts(),
+                f"{prefix}-{label}-to-vpc",
+                security_group_id=group.id,
+                ip_protocol="-1",
+                cidr_ipv4=network.cidr,
+                description="inside the VPC",
+                opts=self._opts(),
             )
         aws.vpc.SecurityGroupEgressRule(
-            f"{prefix}-members-to-https", security_group_id=members.id, ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4="0.0.0.0/0", description="AWS APIs and the etcd release download", opts=self._opts(),
+            f"{prefix}-members-to-https",
+            security_group_id=members.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="AWS APIs and the etcd release download",
+            opts=self._opts(),
         )
 
     # Load balancers ------------------------------------------------------------------------------------------
@@ -182,14 +255,23 @@ class RegistryCluster(pulumi.ComponentResource):
         prefix = self.args.region.name
         registry = self.args.registry
         self.client_lb = aws.lb.LoadBalancer(
-            f"{prefix}-client", internal=True, load_balancer_type="network", subnets=self.network.subnet_ids,
-            security_groups=[self.client_lb_sg.id], enable_cross_zone_load_balancing=True,
-            tags=self._tags(f"{prefix}-client"), opts=self._opts(),
+            f"{prefix}-client",
+            internal=True,
+            load_balancer_type="network",
+            subnets=self.network.subnet_ids,
+            security_groups=[self.client_lb_sg.id],
+            enable_cross_zone_load_balancing=True,
+            tags=self._tags(f"{prefix}-client"),
+            opts=self._opts(),
         )
         self.client_targets = self._target_group(f"{prefix}-client", registry.client_port)
         aws.lb.Listener(
-            f"{prefix}-client", load_balancer_arn=self.client_lb.arn, port=registry.client_port, protocol="TCP",
-            default_actions=[{"type": "forward", "target_group_arn": self.client_targets.arn}], opts=self._opts(),
+            f"{prefix}-client",
+            load_balancer_arn=self.client_lb.arn,
+            port=registry.client_port,
+            protocol="TCP",
+            default_actions=[{"type": "forward", "target_group_arn": self.client_targets.arn}],
+            opts=self._opts(),
         )
         self.health_lb = None
         self.health_targets: aws.lb.TargetGroup | None = None
@@ -198,40 +280,75 @@ class RegistryCluster(pulumi.ComponentResource):
         # Route 53 health checkers live on the internet: they reach only etcd's plain-HTTP /health listener, through
         # a public NLB whose group admits Route 53's own address ranges. Registry ports stay internal.
         health_sg = aws.ec2.SecurityGroup(
-            f"{prefix}-health-lb", vpc_id=self.network.vpc_id, description="drkit registry health listener",
-            tags=self._tags(f"{prefix}-health-lb"), opts=self._opts(),
+            f"{prefix}-health-lb",
+            vpc_id=self.network.vpc_id,
+            description="drkit registry health listener",
+            tags=self._tags(f"{prefix}-health-lb"),
+            opts=self._opts(),
         )
         checkers = aws.ec2.get_managed_prefix_list(
             name=ROUTE53_HEALTH_CHECKERS, opts=pulumi.InvokeOptions(provider=self.provider)
         )
-        self._ingress(f"{prefix}-health-from-route53", health_sg, registry.metrics_port, "Route 53 health checkers",
-                      prefix_list_id=checkers.id)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{prefix}-health-lb-to-vpc", security_group_id=health_sg.id, ip_protocol="-1",
-            cidr_ipv4=self.network.cidr, description="inside the VPC", opts=self._opts(),
+        self._ingress(
+            f"{prefix}-health-from-route53",
+            health_sg,
+            registry.metrics_port,
+            "Route 53 health checkers",
+            prefix_list_id=checkers.id,
         )
-        self._ingress(f"{prefix}-metrics-from-health-lb", self.member_sg, registry.metrics_port,
-                      "Route 53 health checks through the health NLB", referenced_security_group_id=health_sg.id)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{prefix}-health-lb-to-vpc",
+            security_group_id=health_sg.id,
+            ip_protocol="-1",
+            cidr_ipv4=self.network.cidr,
+            description="inside the VPC",
+            opts=self._opts(),
+        )
+        self._ingress(
+            f"{prefix}-metrics-from-health-lb",
+            self.member_sg,
+            registry.metrics_port,
+            "Route 53 health checks through the health NLB",
+            referenced_security_group_id=health_sg.id,
+        )
         self.health_lb = aws.lb.LoadBalancer(
-            f"{prefix}-health", internal=False, load_balancer_type="network",
-            subnets=self.network.public_subnet_ids, security_groups=[health_sg.id],
-            enable_cross_zone_load_balancing=True, tags=self._tags(f"{prefix}-health"), opts=self._opts(),
+            f"{prefix}-health",
+            internal=False,
+            load_balancer_type="network",
+            subnets=self.network.public_subnet_ids,
+            security_groups=[health_sg.id],
+            enable_cross_zone_load_balancing=True,
+            tags=self._tags(f"{prefix}-health"),
+            opts=self._opts(),
         )
         self.health_targets = self._target_group(f"{prefix}-health", registry.metrics_port)
         aws.lb.Listener(
-            f"{prefix}-health", load_balancer_arn=self.health_lb.arn, port=registry.metrics_port, protocol="TCP",
-            default_actions=[{"type": "forward", "target_group_arn": self.health_targets.arn}], opts=self._opts(),
+            f"{prefix}-health",
+            load_balancer_arn=self.health_lb.arn,
+            port=registry.metrics_port,
+            protocol="TCP",
+            default_actions=[{"type": "forward", "target_group_arn": self.health_targets.arn}],
+            opts=self._opts(),
         )
 
     def _target_group(self, name: str, port: int) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
-            name, port=port, protocol="TCP", vpc_id=self.network.vpc_id, target_type="instance",
+            name,
+            port=port,
+            protocol="TCP",
+            vpc_id=self.network.vpc_id,
+            target_type="instance",
             deregistration_delay=10,
             health_check={
-                "protocol": "HTTP", "port": str(self.args.registry.metrics_port), "path": "/health",
-                "interval": 10, "healthy_threshold": 2, "unhealthy_threshold": 2,
+                "protocol": "HTTP",
+                "port": str(self.args.registry.metrics_port),
+                "path": "/health",
+                "interval": 10,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 2,
             },
-            tags=self._tags(name), opts=self._opts(),
+            tags=self._tags(name),
+            opts=self._opts(),
         )
 
     # TLS, identity and members -------------------------------------------------------------------------------
@@ -245,19 +362,32 @@ class RegistryCluster(pulumi.ComponentResource):
         secrets = []
         for member in self.placements:
             issued = issue(
-                member.name, self.args.ca, member.name, dns_names=[member.name, *dns_names],
-                ip_addresses=[member.private_ip, "127.0.0.1"], server=True, parent=self,
+                member.name,
+                self.args.ca,
+                member.name,
+                dns_names=[member.name, *dns_names],
+                ip_addresses=[member.private_ip, "127.0.0.1"],
+                server=True,
+                parent=self,
             )
             secrets.append(
-                tls_secret(f"{member.name}-tls", issued, self.args.ca, self.kms_key,
-                           self._tags(f"{member.name}-tls", member=member.name), self._opts())
+                tls_secret(
+                    f"{member.name}-tls",
+                    issued,
+                    self.args.ca,
+                    self.kms_key,
+                    self._tags(f"{member.name}-tls", member=member.name),
+                    self._opts(),
+                )
             )
         return secrets
 
     def _instance_profile(self, secrets: list[aws.secretsmanager.Secret]) -> aws.iam.InstanceProfile:
         prefix = self.args.region.name
         role = aws.iam.Role(
-            f"{prefix}-member", assume_role_policy=assume_role_policy(), tags=self._tags(f"{prefix}-member"),
+            f"{prefix}-member",
+            assume_role_policy=assume_role_policy(),
+            tags=self._tags(f"{prefix}-member"),
             opts=self._opts(),
         )
         policy = pulumi.Output.all(
@@ -267,8 +397,10 @@ class RegistryCluster(pulumi.ComponentResource):
         ).apply(lambda parts: member_policy(parts["buckets"], parts["keys"], parts["secrets"]))
         aws.iam.RolePolicy(f"{prefix}-member", role=role.id, policy=policy, opts=self._opts())
         aws.iam.RolePolicyAttachment(
-            f"{prefix}-member-ssm", role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", opts=self._opts(),
+            f"{prefix}-member-ssm",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            opts=self._opts(),
         )
         return aws.iam.InstanceProfile(f"{prefix}-member", role=role.name, opts=self._opts())
 
@@ -279,43 +411,80 @@ class RegistryCluster(pulumi.ComponentResource):
         size_gib = max(20, math.ceil(4 * registry.quota_backend_bytes / _GIB))  # db, WAL and snapshot headroom
         self.instances = []
         for member in self.placements:
-            member_tags = self._tags(member.name, role="member", member=member.name, az=member.az,
-                                     cluster_role=region.role)
+            member_tags = self._tags(
+                member.name, role="member", member=member.name, az=member.az, cluster_role=region.role
+            )
             volume = aws.ebs.Volume(
-                f"{member.name}-data", availability_zone=member.az, size=size_gib, type="gp3", iops=3000,
-                throughput=125, encrypted=True, kms_key_id=self.kms_key.arn,
+                f"{member.name}-data",
+                availability_zone=member.az,
+                size=size_gib,
+                type="gp3",
+                iops=3000,
+                throughput=125,
+                encrypted=True,
+                kms_key_id=self.kms_key.arn,
                 tags=self._tags(f"{member.name}-data", role="data", member=member.name, az=member.az),
                 opts=self._opts(),
             )
             secret_id: pulumi.Input[str] = secrets[member.index].arn if secrets else ""
-            user_data = pulumi.Output.all(volume=volume.id, secret=secret_id).apply(
-                lambda parts, member=member: cloud_init.member_user_data(self._boot(member, parts["volume"], parts["secret"]))
-            )
+            user_data = pulumi.Output.all(volume=volume.id, secret=secret_id).apply(self._user_data(member))
             instance = aws.ec2.Instance(
-                member.name, ami=image.id, instance_type=region.instance_type,
-                subnet_id=self.network.subnet_ids[member.az_index], availability_zone=member.az,
-                private_ip=member.private_ip, vpc_security_group_ids=[self.member_sg.id],
-                iam_instance_profile=profile.name, user_data=user_data,
-                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
-                root_block_device={"encrypted": True, "volume_type": "gp3", "volume_size": 16, "kms_key_id": self.kms_key.arn},
-                tags=member_tags, opts=self._opts(ignore_changes=["ami"]),
+                member.name,
+                ami=image.id,
+                instance_type=region.instance_type,
+                subnet_id=self.network.subnet_ids[member.az_index],
+                availability_zone=member.az,
+                private_ip=member.private_ip,
+                vpc_security_group_ids=[self.member_sg.id],
+                iam_instance_profile=profile.name,
+                user_data=user_data,
+                metadata_options={
+                    "http_tokens": "required",
+                    "http_endpoint": "enabled",
+                    "http_put_response_hop_limit": 1,
+                },
+                root_block_device={
+                    "encrypted": True,
+                    "volume_type": "gp3",
+                    "volume_size": 16,
+                    "kms_key_id": self.kms_key.arn,
+                },
+                tags=member_tags,
+                opts=self._opts(ignore_changes=["ami"]),
             )
             aws.ec2.VolumeAttachment(
-                f"{member.name}-data", device_name="/dev/sdf", volume_id=volume.id, instance_id=instance.id,
-                stop_instance_before_detaching=True, opts=self._opts(),
+                f"{member.name}-data",
+                device_name="/dev/sdf",
+                volume_id=volume.id,
+                instance_id=instance.id,
+                stop_instance_before_detaching=True,
+                opts=self._opts(),
             )
-            recovery_alarm(f"{member.name}-recover", region.name, instance, self._tags(f"{member.name}-recover"),
-                           self._opts())
+            recovery_alarm(
+                f"{member.name}-recover", region.name, instance, self._tags(f"{member.name}-recover"), self._opts()
+            )
             aws.lb.TargetGroupAttachment(
-                f"{member.name}-client", target_group_arn=self.client_targets.arn, target_id=instance.id,
-                port=registry.client_port, opts=self._opts(),
+                f"{member.name}-client",
+                target_group_arn=self.client_targets.arn,
+                target_id=instance.id,
+                port=registry.client_port,
+                opts=self._opts(),
             )
             if self.health_targets is not None:
                 aws.lb.TargetGroupAttachment(
-                    f"{member.name}-health", target_group_arn=self.health_targets.arn, target_id=instance.id,
-                    port=registry.metrics_port, opts=self._opts(),
+                    f"{member.name}-health",
+                    target_group_arn=self.health_targets.arn,
+                    target_id=instance.id,
+                    port=registry.metrics_port,
+                    opts=self._opts(),
                 )
             self.instances.append(instance)
+
+    def _user_data(self, member: MemberPlacement) -> Callable[[dict[str, str]], str]:
+        def render(parts: dict[str, str]) -> str:
+            return cloud_init.member_user_data(self._boot(member, parts["volume"], parts["secret"]))
+
+        return render
 
     def _boot(self, member: MemberPlacement, volume_id: str, secret_id: str) -> cloud_init.MemberBoot:
         return cloud_init.MemberBoot(
@@ -351,10 +520,14 @@ class RegistryCluster(pulumi.ComponentResource):
         if registry.tls:
             pki = cloud_init.PKI_DIR
             env |= {
-                "ETCD_CERT_FILE": f"{pki}/server.crt", "ETCD_KEY_FILE": f"{pki}/server.key",
-                "ETCD_TRUSTED_CA_FILE": f"{pki}/ca.crt", "ETCD_CLIENT_CERT_AUTH": "true",
-                "ETCD_PEER_CERT_FILE": f"{pki}/server.crt", "ETCD_PEER_KEY_FILE": f"{pki}/server.key",
-                "ETCD_PEER_TRUSTED_CA_FILE": f"{pki}/ca.crt", "ETCD_PEER_CLIENT_CERT_AUTH": "true",
+                "ETCD_CERT_FILE": f"{pki}/server.crt",
+                "ETCD_KEY_FILE": f"{pki}/server.key",
+                "ETCD_TRUSTED_CA_FILE": f"{pki}/ca.crt",
+                "ETCD_CLIENT_CERT_AUTH": "true",
+                "ETCD_PEER_CERT_FILE": f"{pki}/server.crt",
+                "ETCD_PEER_KEY_FILE": f"{pki}/server.key",
+                "ETCD_PEER_TRUSTED_CA_FILE": f"{pki}/ca.crt",
+                "ETCD_PEER_CLIENT_CERT_AUTH": "true",
             }
         return env
 
@@ -376,9 +549,7 @@ def member_policy(buckets: list[str], keys: list[str], secrets: list[str]) -> st
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": keys},
     ]
     if buckets:
-        statements.append(
-            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": buckets}
-        )
+        statements.append({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": buckets})
         statements.append(
             {
                 "Effect": "Allow",

@@ -52,7 +52,11 @@ class StandbyReplicator(pulumi.ComponentResource):
         mirror_sg = self._security(primary, standby)
         self._mirror(name, mirror_sg)
         self.register_outputs(
-            {"mirrorInstanceId": self.instance.id, "source": primary.client_endpoint, "destination": standby.client_endpoint}
+            {
+                "mirrorInstanceId": self.instance.id,
+                "source": primary.client_endpoint,
+                "destination": standby.client_endpoint,
+            }
         )
 
     def _opts(self, provider: aws.Provider, *depends: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -68,18 +72,28 @@ class StandbyReplicator(pulumi.ComponentResource):
         source, target = primary.args.region.name, standby.args.region.name
         name = f"{source}-to-{target}"
         peering = aws.ec2.VpcPeeringConnection(
-            name, vpc_id=primary.network.vpc_id, peer_vpc_id=standby.network.vpc_id, peer_region=target,
-            auto_accept=False, tags=self._tags(source, name), opts=self._opts(primary.provider),
+            name,
+            vpc_id=primary.network.vpc_id,
+            peer_vpc_id=standby.network.vpc_id,
+            peer_region=target,
+            auto_accept=False,
+            tags=self._tags(source, name),
+            opts=self._opts(primary.provider),
         )
         accepter = aws.ec2.VpcPeeringConnectionAccepter(
-            name, vpc_peering_connection_id=peering.id, auto_accept=True, tags=self._tags(target, name),
+            name,
+            vpc_peering_connection_id=peering.id,
+            auto_accept=True,
+            tags=self._tags(target, name),
             opts=self._opts(standby.provider),
         )
         for cluster, other in ((primary, standby), (standby, primary)):
             for index, table in enumerate(cluster.network.private_route_table_ids):
                 aws.ec2.Route(
-                    f"{cluster.args.region.name}-{index}-to-{other.args.region.name}", route_table_id=table,
-                    destination_cidr_block=other.network.cidr, vpc_peering_connection_id=peering.id,
+                    f"{cluster.args.region.name}-{index}-to-{other.args.region.name}",
+                    route_table_id=table,
+                    destination_cidr_block=other.network.cidr,
+                    vpc_peering_connection_id=peering.id,
                     opts=self._opts(cluster.provider, accepter),
                 )
 
@@ -87,18 +101,31 @@ class StandbyReplicator(pulumi.ComponentResource):
         port = self.args.registry.client_port
         region = standby.args.region.name
         mirror_sg = aws.ec2.SecurityGroup(
-            f"{region}-mirror", vpc_id=standby.network.vpc_id, description="drkit make-mirror (no inbound)",
-            tags=self._tags(region, f"{region}-mirror"), opts=self._opts(standby.provider),
+            f"{region}-mirror",
+            vpc_id=standby.network.vpc_id,
+            description="drkit make-mirror (no inbound)",
+            tags=self._tags(region, f"{region}-mirror"),
+            opts=self._opts(standby.provider),
         )
         aws.vpc.SecurityGroupIngressRule(
-            f"{primary.args.region.name}-lb-from-{region}-mirror", security_group_id=primary.client_lb_sg.id,
-            ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=standby.network.cidr,
-            description=f"make-mirror from {region} over the peering", opts=self._opts(primary.provider),
+            f"{primary.args.region.name}-lb-from-{region}-mirror",
+            security_group_id=primary.client_lb_sg.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=standby.network.cidr,
+            description=f"make-mirror from {region} over the peering",
+            opts=self._opts(primary.provider),
         )
         aws.vpc.SecurityGroupIngressRule(
-            f"{region}-lb-from-mirror", security_group_id=standby.client_lb_sg.id, ip_protocol="tcp",
-            from_port=port, to_port=port, referenced_security_group_id=mirror_sg.id,
-            description="make-mirror writes", opts=self._opts(standby.provider),
+            f"{region}-lb-from-mirror",
+            security_group_id=standby.client_lb_sg.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=mirror_sg.id,
+            description="make-mirror writes",
+            opts=self._opts(standby.provider),
         )
         for label, cidr, low, high, protocol in (
             ("to-primary", primary.network.cidr, port, port, "tcp"),
@@ -106,8 +133,14 @@ class StandbyReplicator(pulumi.ComponentResource):
             ("to-https", "0.0.0.0/0", 443, 443, "tcp"),
         ):
             aws.vpc.SecurityGroupEgressRule(
-                f"{region}-mirror-{label}", security_group_id=mirror_sg.id, ip_protocol=protocol, from_port=low,
-                to_port=high, cidr_ipv4=cidr, description=f"make-mirror {label}", opts=self._opts(standby.provider),
+                f"{region}-mirror-{label}",
+                security_group_id=mirror_sg.id,
+                ip_protocol=protocol,
+                from_port=low,
+                to_port=high,
+                cidr_ipv4=cidr,
+                description=f"make-mirror {label}",
+                opts=self._opts(standby.provider),
             )
         return mirror_sg
 
@@ -120,14 +153,20 @@ class StandbyReplicator(pulumi.ComponentResource):
         secrets = []
         if args.registry.tls:
             issued = issue(f"{name}", args.ca, f"{name} (make-mirror)", server=False, parent=self)
-            secret = tls_secret(f"{name}-tls", issued, args.ca, standby.kms_key, self._tags(region, f"{name}-tls"),
-                                self._opts(provider))
+            secret = tls_secret(
+                f"{name}-tls", issued, args.ca, standby.kms_key, self._tags(region, f"{name}-tls"), self._opts(provider)
+            )
             secrets.append(secret)
             secret_arn = secret.arn
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy(), tags=self._tags(region, name),
-                            opts=self._opts(provider))
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=assume_role_policy(),
+            tags=self._tags(region, name),
+            opts=self._opts(provider),
+        )
         aws.iam.RolePolicy(
-            f"{name}-role", role=role.id,
+            f"{name}-role",
+            role=role.id,
             policy=pulumi.Output.all(standby.kms_key.arn, [s.arn for s in secrets]).apply(
                 lambda parts: member_policy([], [parts[0]], parts[1])
             ),
@@ -141,8 +180,11 @@ class StandbyReplicator(pulumi.ComponentResource):
         ).apply(
             lambda parts: cloud_init.mirror_user_data(
                 cloud_init.MirrorBoot(
-                    stack=args.stack, region=region, version=args.registry.version,
-                    arch=architecture(MIRROR_INSTANCE_TYPE), tls_secret_id=parts["secret"],
+                    stack=args.stack,
+                    region=region,
+                    version=args.registry.version,
+                    arch=architecture(MIRROR_INSTANCE_TYPE),
+                    tls_secret_id=parts["secret"],
                     mirror_arguments=tuple(
                         cloud_init.mirror_arguments(parts["source"], parts["destination"], prefix, args.registry.tls)
                         for prefix in prefixes
@@ -152,15 +194,25 @@ class StandbyReplicator(pulumi.ComponentResource):
         )
         image = amazon_linux(MIRROR_INSTANCE_TYPE, provider)
         self.instance = aws.ec2.Instance(
-            name, ami=image.id, instance_type=MIRROR_INSTANCE_TYPE, subnet_id=standby.network.subnet_ids[0],
-            availability_zone=placement.az, vpc_security_group_ids=[mirror_sg.id], iam_instance_profile=profile.name,
+            name,
+            ami=image.id,
+            instance_type=MIRROR_INSTANCE_TYPE,
+            subnet_id=standby.network.subnet_ids[0],
+            availability_zone=placement.az,
+            vpc_security_group_ids=[mirror_sg.id],
+            iam_instance_profile=profile.name,
             user_data=user_data,
             metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
-            root_block_device={"encrypted": True, "volume_type": "gp3", "volume_size": 16,
-                               "kms_key_id": standby.kms_key.arn},
+            root_block_device={
+                "encrypted": True,
+                "volume_type": "gp3",
+                "volume_size": 16,
+                "kms_key_id": standby.kms_key.arn,
+            },
             tags=self._tags(region, name, role="mirror", az=placement.az),
             opts=self._opts(provider).merge(pulumi.ResourceOptions(ignore_changes=["ami"])),
         )
         self.private_ip = self.instance.private_ip
-        recovery_alarm(f"{name}-recover", region, self.instance, self._tags(region, f"{name}-recover"),
-                       self._opts(provider))
+        recovery_alarm(
+            f"{name}-recover", region, self.instance, self._tags(region, f"{name}-recover"), self._opts(provider)
+        )

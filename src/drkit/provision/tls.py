@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 import pulumi_tls as tls
@@ -19,6 +20,11 @@ _VALIDITY_HOURS = 5 * 365 * 24
 _CA_VALIDITY_HOURS = 10 * 365 * 24
 # Renew a year early: `pulumi up` then reissues the certificate well before it lapses.
 _EARLY_RENEWAL_HOURS = 365 * 24
+
+
+def secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
+    """`value` marked secret (Output.secret's own signature defeats mypy's inference)."""
+    return cast("pulumi.Output[str]", pulumi.Output.secret(cast(Any, value)))
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class IssuedCertificate:
 
     @property
     def key_pem(self) -> pulumi.Output[str]:
-        return pulumi.Output.secret(self.key.private_key_pem)
+        return secret(self.key.private_key_pem)
 
 
 def private_key(name: str, parent: pulumi.Resource | None) -> tls.PrivateKey:
@@ -50,7 +56,7 @@ def certificate_authority(stack: str) -> CertificateAuthority:
     key = private_key(f"{stack}-ca-key", None)
     cert = tls.SelfSignedCert(
         f"{stack}-ca",
-        private_key_pem=pulumi.Output.secret(key.private_key_pem),
+        private_key_pem=secret(key.private_key_pem),
         is_ca_certificate=True,
         subject={"common_name": f"drkit {stack} registry CA", "organization": "drkit"},
         validity_period_hours=_CA_VALIDITY_HOURS,
@@ -75,7 +81,7 @@ def issue(
     key = private_key(f"{name}-key", parent)
     request = tls.CertRequest(
         f"{name}-csr",
-        private_key_pem=pulumi.Output.secret(key.private_key_pem),
+        private_key_pem=secret(key.private_key_pem),
         subject={"common_name": common_name, "organization": "drkit"},
         dns_names=list(dns_names),
         ip_addresses=list(ip_addresses),
@@ -85,7 +91,7 @@ def issue(
     cert = tls.LocallySignedCert(
         f"{name}-cert",
         cert_request_pem=request.cert_request_pem,
-        ca_private_key_pem=pulumi.Output.secret(ca.key.private_key_pem),
+        ca_private_key_pem=secret(ca.key.private_key_pem),
         ca_cert_pem=ca.cert.cert_pem,
         validity_period_hours=_VALIDITY_HOURS,
         early_renewal_hours=_EARLY_RENEWAL_HOURS,

@@ -11,7 +11,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision.tls import CertificateAuthority, IssuedCertificate
+from drkit.provision.tls import CertificateAuthority, IssuedCertificate, secret
 
 
 def tls_secret(
@@ -22,7 +22,7 @@ def tls_secret(
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> aws.secretsmanager.Secret:
-    secret = aws.secretsmanager.Secret(
+    holder = aws.secretsmanager.Secret(
         name,
         description="TLS key and certificate of one registry instance, read by cloud-init at boot (drkit).",
         kms_key_id=kms_key.arn,
@@ -35,8 +35,8 @@ def tls_secret(
     )
     aws.secretsmanager.SecretVersion(
         f"{name}-value",
-        secret_id=secret.id,
-        secret_string=pulumi.Output.secret(bundle),
+        secret_id=holder.id,
+        secret_string=secret(bundle),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secretString"])),
     )
-    return secret
+    return holder

@@ -65,16 +65,18 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
     _check_buildable(spec)
     provider = Providers(stack)
     ca: CertificateAuthority | None = certificate_authority(stack) if spec.registry.tls else None
-    vaults = [
-        BackupVault(
-            f"backups-{target.index}",
-            BackupVaultArgs(stack, target, spec.backups.retention),
-            provider(target.region),
-            provider(target.replica_region) if target.replica_region else None,
-        )
-        for target in (spec.backups.targets if spec.backups else ())
-        if target.type == "s3"
-    ]
+    vaults = []
+    if spec.backups is not None:
+        vaults = [
+            BackupVault(
+                f"backups-{target.index}",
+                BackupVaultArgs(stack, target, spec.backups.retention),
+                provider(target.region),
+                provider(target.replica_region) if target.replica_region else None,
+            )
+            for target in spec.backups.targets
+            if target.type == "s3"
+        ]
     endpoint = spec.global_endpoint
     clusters = []
     for region in (spec.primary, *spec.standbys):
@@ -119,7 +121,9 @@ def _outputs(
     endpoint: GlobalEndpoint | None,
 ) -> dict[str, Any]:
     units = tuple(f"drkit-mirror@{index}.service" for index in range(len(mirrored_prefixes(spec.replication))))
-    backups = [BackupFacts(v.bucket_name, v.region, v.replica_bucket_name, v.args.target.replica_region) for v in vaults]
+    backups = [
+        BackupFacts(v.bucket_name, v.region, v.replica_bucket_name, v.args.target.replica_region) for v in vaults
+    ]
 
     def document(parts: dict[str, Any]) -> dict[str, Any]:
         facts = [
@@ -140,7 +144,12 @@ def _outputs(
         "regionEndpoints": {cluster.args.region.name: cluster.client_endpoint for cluster in clusters},
         "globalEndpoint": endpoint.url if endpoint else None,
         "backupBuckets": [
-            {"bucket": b.bucket, "region": b.region, "replicaBucket": b.replica_bucket, "replicaRegion": b.replica_region}
+            {
+                "bucket": b.bucket,
+                "region": b.region,
+                "replicaBucket": b.replica_bucket,
+                "replicaRegion": b.replica_region,
+            }
             for b in backups
         ],
         "inventory": inventory,
