@@ -150,7 +150,7 @@ class BackupVault(pulumi.ComponentResource):
     ) -> tuple[list[pulumi.Resource], aws.kms.Key]:
         """A bucket and everything that makes it a safe place for snapshots; returns what replication waits on."""
         target = self.args.target
-        labels = tags.tags(self.args.stack, region, "backup-vault", name, role=role)
+        labels = tags.tags(self.args.stack, region, "backup-vault", name, role=role, target=str(target.index))
         key = aws.kms.Key(
             f"{name}-key",
             description=f"drkit {self.args.stack}: snapshots in {name}",

@@ -136,7 +136,8 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (the gRPC method name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            props, secret = _unwrap(rpc.deserialize_properties(request.object))
+            # The state the mocks return: inputs plus computed attributes, as the engine's outputs would be.
+            props, secret = _unwrap(self.resources[response.urn].state if response.urn in self.resources else {})
             resource = PlannedResource(
                 urn=response.urn,
                 type=request.type,
