@@ -62,10 +62,10 @@ def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
                 yield ResourceFinding(f"the {role} record {record.name} has no health check", record.urn)
         return
     groups = {str(group.props.get("endpointGroupRegion")): group for group in ctx.of_type(ENDPOINT_GROUP)}
-    for region in ctx.spec.regions:
-        group = groups.get(region.name)
+    for spec_region in ctx.spec.regions:
+        group = groups.get(spec_region.name)
         if group is None:
-            yield ResourceFinding(f"region {region.name} has no Global Accelerator endpoint group")
+            yield ResourceFinding(f"region {spec_region.name} has no Global Accelerator endpoint group")
             continue
         got = (group.props.get("healthCheckIntervalSeconds"), group.props.get("thresholdCount"))
         if got != (interval, threshold):
