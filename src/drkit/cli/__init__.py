@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from drkit import __version__
+from drkit.cli.inventory import inventory
 from drkit.cli.plan import plan
 from drkit.cli.sandbox import sandbox
 from drkit.cli.validate import validate
@@ -19,3 +20,4 @@ def main() -> None:
 main.add_command(validate)
 main.add_command(sandbox)
 main.add_command(plan)
+main.add_command(inventory)
