@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -176,21 +176,24 @@ def _unwrap(props: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return {key: plain(value, key) for key, value in props.items()}, secret
 
 
-def run_offline(spec: Spec, stack: str) -> Plan:
-    """Build the stack under mocks; every registration has completed when this returns.
-
-    Raises ProvisionError (the spec cannot be built as written) like the real program would."""
+def record(program: Callable[[], Mapping[str, Any]], stack: str) -> Plan:
+    """Run `program` (which registers resources and returns its outputs) under the mocks, await every
+    registration and output, and return what was registered. Tests run single components through this."""
     cloud = CloudMocks()
     monitor = RecordingMonitor(cloud)
     pulumi.runtime.set_mocks(cloud, project="drkit", stack=stack, preview=False, monitor=monitor)
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        outputs = topology.build(spec, stack)
-        return pulumi.Output.all(**outputs).apply(resolved.update)
+    def run() -> pulumi.Output[None]:
+        # Returning the Output makes pulumi.runtime.test await it; it also waits for every registration.
+        return pulumi.Output.all(**program()).apply(resolved.update)
 
-    program()
-    order = {resource.urn: index for index, resource in enumerate(monitor.recorded)}
-    resources = tuple(sorted(monitor.recorded, key=lambda resource: order[resource.urn]))
-    return Plan(stack, resources, resolved)
+    run()
+    return Plan(stack, tuple(monitor.recorded), resolved)
+
+
+def run_offline(spec: Spec, stack: str) -> Plan:
+    """The whole stack under mocks. Raises ProvisionError (the spec cannot be built as written) like the
+    real program would."""
+    return record(lambda: topology.build(spec, stack), stack)
