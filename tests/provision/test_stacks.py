@@ -112,3 +112,22 @@ def test_inventory_output_uses_the_lab_inventory_names(plan_for: PlanFor, stack_
     assert cloud["all"]["children"]["endpoint"]["hosts"]["endpoint"]["drkit_endpoint_url"] == (
         "https://registry.example.com:2379"
     )
+
+
+def test_prod_standby_is_fed_by_make_mirror_over_the_peering(plan_for: PlanFor) -> None:
+    plan = plan_for("prod")
+    (peering,) = plan.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+    assert peering.region == "us-east-1" and peering.props["peerRegion"] == "us-west-2"
+    assert len(plan.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")) == 1
+    routes = [r for r in plan.of_type("aws:ec2/route:Route") if r.props.get("vpcPeeringConnectionId")]
+    assert sorted(r.props["destinationCidrBlock"] for r in routes) == ["10.40.0.0/16"] * 3 + ["10.41.0.0/16"] * 3
+    (mirror,) = [i for i in plan.of_type("aws:ec2/instance:Instance") if i.tags.get("drkit:role") == "mirror"]
+    assert mirror.region == "us-west-2"
+    user_data = mirror.props["userData"]
+    assert "make-mirror" in user_data and "--endpoints=https://internal-us-east-1-client" in user_data
+    assert "--prefix" not in user_data  # prefixes [/]: every key
+    opened = [
+        r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name == "us-east-1-lb-from-us-west-2-mirror"
+    ]
+    assert [(r.props["fromPort"], r.props["cidrIpv4"]) for r in opened] == [(2379, "10.41.0.0/16")]
