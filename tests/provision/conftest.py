@@ -61,4 +61,3 @@ def named(plan: Plan, type_token: str, name: str) -> PlannedResource:
     matches = [r for r in plan.of_type(type_token) if r.name == name]
     assert len(matches) == 1, f"{type_token} {name}: {len(matches)} found"
     return matches[0]
-

@@ -17,7 +17,7 @@ from drkit.provision.errors import ProvisionError
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.resources import Plan
 from drkit.spec.model import Spec
-from tests.provision.conftest import INGRESS, INSTANCE, VOLUME, members, named
+from tests.provision.conftest import INGRESS, VOLUME, members, named
 
 
 def cluster_plan(spec: Spec, endpoint_type: str | None = "route53-failover") -> Plan:
@@ -26,8 +26,16 @@ def cluster_plan(spec: Spec, endpoint_type: str | None = "route53-failover") -> 
         ca = tls.certificate_authority("test")
         cluster = RegistryCluster(
             spec.primary.name,
-            RegistryClusterArgs("test", spec.primary, spec.registry, ca, endpoint_type, "registry.example.com",
-                                ["arn:aws:s3:::bucket-a"], ["arn:aws:kms:us-east-1:1:key/a"]),
+            RegistryClusterArgs(
+                "test",
+                spec.primary,
+                spec.registry,
+                ca,
+                endpoint_type,
+                "registry.example.com",
+                ["arn:aws:s3:::bucket-a"],
+                ["arn:aws:kms:us-east-1:1:key/a"],
+            ),
             provider,
         )
         return {"endpoint": cluster.client_endpoint}
@@ -84,7 +92,12 @@ def test_cluster_boots_the_spec_version_under_systemd_with_tls_and_no_key_in_use
     assert env["ETCD_ADVERTISE_CLIENT_URLS"] == "https://10.40.0.10:2379"
     assert "/etc/systemd/system/etcd.service" in files and "/etc/drkit/promoted" in files  # primary boots promoted
     commands = config["runcmd"]
-    assert ["/usr/local/sbin/drkit-install-etcd", "3.5.17", "amd64", "https://github.com/etcd-io/etcd/releases/download"] in commands
+    assert [
+        "/usr/local/sbin/drkit-install-etcd",
+        "3.5.17",
+        "amd64",
+        "https://github.com/etcd-io/etcd/releases/download",
+    ] in commands
     assert commands[-1] == ["systemctl", "enable", "--now", "etcd.service", "drkit-promoted.timer"]
     assert "PRIVATE KEY" not in member.props["userData"]
 
@@ -137,8 +150,10 @@ def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable
 
     def program() -> dict[str, Any]:
         vault = BackupVault(
-            "vault", BackupVaultArgs("prod", spec.backups.targets[0], spec.backups.retention),  # type: ignore[union-attr]
-            aws.Provider("aws-us-east-1", region="us-east-1"), aws.Provider("aws-us-west-2", region="us-west-2"),
+            "vault",
+            BackupVaultArgs("prod", spec.backups.targets[0], spec.backups.retention),  # type: ignore[union-attr]
+            aws.Provider("aws-us-east-1", region="us-east-1"),
+            aws.Provider("aws-us-west-2", region="us-west-2"),
         )
         return {"bucket": pulumi.Output.from_input(vault.bucket_name)}
 
@@ -146,10 +161,23 @@ def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable
     assert plan.outputs["bucket"] == "drkit-prod-backups-us-east-1"
     blocks = plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert len(blocks) == 2
-    assert all(all(b.props[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")) for b in blocks)
+    assert all(
+        all(
+            b.props[k] is True
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        )
+        for b in blocks
+    )
     locks = plan.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
-    assert {(lock.props["rule"]["defaultRetention"]["mode"], lock.props["rule"]["defaultRetention"]["days"]) for lock in locks} == {("COMPLIANCE", 30)}
-    lifecycle = named(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "drkit-prod-backups-us-east-1-lifecycle")
+    assert {
+        (lock.props["rule"]["defaultRetention"]["mode"], lock.props["rule"]["defaultRetention"]["days"])
+        for lock in locks
+    } == {("COMPLIANCE", 30)}
+    lifecycle = named(
+        plan,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "drkit-prod-backups-us-east-1-lifecycle",
+    )
     kept = {r["filter"]["prefix"]: r["expiration"]["days"] for r in lifecycle.props["rules"]}
     assert kept == {"hourly/": 2, "daily/": 8, "weekly/": 29}  # retention 24 hourly, 7 daily, 4 weekly
     (replication,) = plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")

@@ -20,14 +20,22 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a va
 def engine_resources(plan: Plan) -> list[PolicyResource]:
     """The plan's resources as the engine hands them to a stack policy (props proxied, secrets plain)."""
     providers = {
-        region: PolicyProviderResource("pulumi:providers:aws", unknown_checking_proxy({"region": region}), f"urn:p:{region}", region)
+        region: PolicyProviderResource(
+            "pulumi:providers:aws", unknown_checking_proxy({"region": region}), f"urn:p:{region}", region
+        )
         for region in {r.region for r in plan.resources if r.region}
     }
     return [
         PolicyResource(
-            r.type, unknown_checking_proxy(dict(r.props)), r.urn, r.name,
+            r.type,
+            unknown_checking_proxy(dict(r.props)),
+            r.urn,
+            r.name,
             PolicyResourceOptions(False, [], False, [], None, sorted(r.secret_props), None),  # type: ignore[arg-type]
-            providers.get(r.region or ""), None, [], {},
+            providers.get(r.region or ""),
+            None,
+            [],
+            {},
         )
         for r in plan.resources
     ]

@@ -32,7 +32,11 @@ def test_members_round_robin_with_fixed_addresses(stack_spec) -> None:  # type: 
 
 def test_architecture_follows_the_instance_family() -> None:
     assert [architecture(t) for t in ("m6i.large", "t3.medium", "m7g.large", "c6gd.xlarge", "t4g.small")] == [
-        "amd64", "amd64", "arm64", "arm64", "arm64",
+        "amd64",
+        "amd64",
+        "arm64",
+        "arm64",
+        "arm64",
     ]
 
 

@@ -20,7 +20,11 @@ from drkit.provision.registry_cluster import member_policy
 
 @pytest.fixture(autouse=True)
 def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
 
 
@@ -28,7 +32,9 @@ def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bucket_policy_is_accepted_by_s3() -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="drkit-prod-backups-us-east-1")
-    s3.put_bucket_policy(Bucket="drkit-prod-backups-us-east-1", Policy=deny_insecure_transport("drkit-prod-backups-us-east-1"))
+    s3.put_bucket_policy(
+        Bucket="drkit-prod-backups-us-east-1", Policy=deny_insecure_transport("drkit-prod-backups-us-east-1")
+    )
     stored = json.loads(s3.get_bucket_policy(Bucket="drkit-prod-backups-us-east-1")["Policy"])
     assert stored["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -51,7 +57,10 @@ def test_roles_and_their_policies_are_accepted_by_iam() -> None:
         RoleName="replication",
         PolicyName="replication",
         PolicyDocument=replication_policy(
-            "drkit-prod-backups-us-east-1", "drkit-prod-backups-us-west-2", "arn:aws:kms:us-east-1:1:key/a", "arn:aws:kms:us-west-2:1:key/b"
+            "drkit-prod-backups-us-east-1",
+            "drkit-prod-backups-us-west-2",
+            "arn:aws:kms:us-east-1:1:key/a",
+            "arn:aws:kms:us-west-2:1:key/b",
         ),
     )
     stored = iam.get_role_policy(RoleName="replication", PolicyName="replication")["PolicyDocument"]

@@ -55,48 +55,122 @@ def findings(rule_id: str, spec: Spec, plan: Plan, mutation: Mutation | None = N
 
 def _world(port: int, protocol: str = "tcp") -> PlannedResource:
     return PlannedResource(
-        "urn:test:world", INGRESS, "world-open", {"ipProtocol": protocol, "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"}
+        "urn:test:world",
+        INGRESS,
+        "world-open",
+        {"ipProtocol": protocol, "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"},
     )
 
 
 FAILING: list[tuple[str, Mutation, str]] = [
     ("DR401", edit(INSTANCE, lambda r: changed(r, availabilityZone=f"{r.region}a")), "losing us-east-1a leaves 0"),
-    ("DR401", edit(INSTANCE, lambda r: changed(r, availabilityZone=f"{r.region}a") if r.name.endswith(("-2", "-5")) else r),
-     "below quorum 3"),
+    (
+        "DR401",
+        edit(INSTANCE, lambda r: changed(r, availabilityZone=f"{r.region}a") if r.name.endswith(("-2", "-5")) else r),
+        "below quorum 3",
+    ),
     ("DR402", edit(VOLUME, lambda r: changed(r, encrypted=False), first=True), "is not encrypted"),
-    ("DR402", edit(INSTANCE, lambda r: changed(r, rootBlockDevice={"volumeType": "gp3"}), first=True), "root block device"),
-    ("DR402", edit("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", lambda r: None,
-                   first=True), "no server-side encryption"),
-    ("DR402", edit("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                   lambda r: changed(r, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])),
-     "not KMS"),
+    (
+        "DR402",
+        edit(INSTANCE, lambda r: changed(r, rootBlockDevice={"volumeType": "gp3"}), first=True),
+        "root block device",
+    ),
+    (
+        "DR402",
+        edit(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            lambda r: None,
+            first=True,
+        ),
+        "no server-side encryption",
+    ),
+    (
+        "DR402",
+        edit(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            lambda r: changed(r, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]),
+        ),
+        "not KMS",
+    ),
     ("DR403", edit("aws:s3/bucketReplicationConfig:BucketReplicationConfig", lambda r: None), "is not replicated"),
     ("DR403", edit(BUCKET, lambda r: dataclasses.replace(r, region="us-east-1")), "in another region"),
-    ("DR403", edit("aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-                   lambda r: changed(r, rules=[{**r.props["rules"][0], "destination": {
-                       k: v for k, v in r.props["rules"][0]["destination"].items() if k != "replicationTime"}}])),
-     "replicationTimeControl"),
+    (
+        "DR403",
+        edit(
+            "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+            lambda r: changed(
+                r,
+                rules=[
+                    {
+                        **r.props["rules"][0],
+                        "destination": {
+                            k: v for k, v in r.props["rules"][0]["destination"].items() if k != "replicationTime"
+                        },
+                    }
+                ],
+            ),
+        ),
+        "replicationTimeControl",
+    ),
     ("DR403", edit("aws:s3/bucketVersioning:BucketVersioning", lambda r: None, first=True), "not versioned"),
-    ("DR404", edit(HEALTH_CHECK, lambda r: changed(r, requestInterval=30) if r.props["type"] == "HTTP" else r),
-     "runs every 30s"),
-    ("DR404", edit(HEALTH_CHECK, lambda r: changed(r, failureThreshold=5) if r.props["type"] == "HTTP" else r),
-     "threshold 5"),
-    ("DR404", edit(HEALTH_CHECK, lambda r: None if r.props["type"] == "HTTP" and r.region and "west" in str(r.tags) else r),
-     "us-west-2 has no Route 53 health check"),
-    ("DR404", edit(RECORD, lambda r: None if r.props["failoverRoutingPolicies"][0]["type"] == "SECONDARY" else r),
-     "no SECONDARY failover record"),
+    (
+        "DR404",
+        edit(HEALTH_CHECK, lambda r: changed(r, requestInterval=30) if r.props["type"] == "HTTP" else r),
+        "runs every 30s",
+    ),
+    (
+        "DR404",
+        edit(HEALTH_CHECK, lambda r: changed(r, failureThreshold=5) if r.props["type"] == "HTTP" else r),
+        "threshold 5",
+    ),
+    (
+        "DR404",
+        edit(HEALTH_CHECK, lambda r: None if r.props["type"] == "HTTP" and r.region and "west" in str(r.tags) else r),
+        "us-west-2 has no Route 53 health check",
+    ),
+    (
+        "DR404",
+        edit(RECORD, lambda r: None if r.props["failoverRoutingPolicies"][0]["type"] == "SECONDARY" else r),
+        "no SECONDARY failover record",
+    ),
     ("DR405", add(_world(2379)), "opens the client port 2379 to 0.0.0.0/0"),
     ("DR405", add(_world(0, protocol="-1")), "opens the peer port 2380"),
-    ("DR405", add(PlannedResource("urn:test:sg", "aws:ec2/securityGroup:SecurityGroup", "legacy", {
-        "ingress": [{"protocol": "tcp", "fromPort": 2000, "toPort": 3000, "cidrBlocks": ["0.0.0.0/0"]}]})),
-     "legacy (inline rule) opens the metrics port 2381"),
+    (
+        "DR405",
+        add(
+            PlannedResource(
+                "urn:test:sg",
+                "aws:ec2/securityGroup:SecurityGroup",
+                "legacy",
+                {"ingress": [{"protocol": "tcp", "fromPort": 2000, "toPort": 3000, "cidrBlocks": ["0.0.0.0/0"]}]},
+            )
+        ),
+        "legacy (inline rule) opens the metrics port 2381",
+    ),
     ("DR405", edit("aws:lb/loadBalancer:LoadBalancer", lambda r: changed(r, internal=False)), "internet-facing"),
-    ("DR406", edit("tls:index/privateKey:PrivateKey", lambda r: dataclasses.replace(r, secret_props=frozenset()),
-                   first=True), "not marked secret"),
-    ("DR406", edit(INSTANCE, lambda r: changed(r, userData=r.props["userData"] + "\n" + "-----BEGIN PRIVATE KEY-----\nx\n"),
-                   first=True), "userData holds a private key in plain text"),
-    ("DR406", edit("aws:secretsmanager/secretVersion:SecretVersion",
-                   lambda r: dataclasses.replace(r, secret_props=frozenset()), first=True), "secretString not marked secret"),
+    (
+        "DR406",
+        edit("tls:index/privateKey:PrivateKey", lambda r: dataclasses.replace(r, secret_props=frozenset()), first=True),
+        "not marked secret",
+    ),
+    (
+        "DR406",
+        edit(
+            INSTANCE,
+            lambda r: changed(r, userData=r.props["userData"] + "\n" + "-----BEGIN PRIVATE KEY-----\nx\n"),
+            first=True,
+        ),
+        "userData holds a private key in plain text",
+    ),
+    (
+        "DR406",
+        edit(
+            "aws:secretsmanager/secretVersion:SecretVersion",
+            lambda r: dataclasses.replace(r, secret_props=frozenset()),
+            first=True,
+        ),
+        "secretString not marked secret",
+    ),
 ]
 
 

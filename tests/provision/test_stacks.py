@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from drkit.provision.rules import ResourceRuleContext, evaluate_resources
-from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.binaries import EtcdBinaries
+from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import plan_lab
 from tests.provision.conftest import BUCKET, HEALTH_CHECK, RECORD, VOLUME, PlanFor, members
@@ -22,7 +22,9 @@ from tests.provision.conftest import BUCKET, HEALTH_CHECK, RECORD, VOLUME, PlanF
         ("prod", {"us-east-1": 5, "us-west-2": 5}),
     ],
 )
-def test_members_per_region_spread_round_robin_over_three_azs(plan_for: PlanFor, stack: str, regions: dict[str, int]) -> None:
+def test_members_per_region_spread_round_robin_over_three_azs(
+    plan_for: PlanFor, stack: str, regions: dict[str, int]
+) -> None:
     plan = plan_for(stack)
     assert Counter(m.region for m in members(plan)) == regions
     for region, count in regions.items():
@@ -55,7 +57,9 @@ def test_prod_backup_bucket_encrypted_and_replicated_to_the_other_region(plan_fo
     assert rule["destination"]["replicationTime"]["status"] == "Enabled"
     encryption = plan.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert {e.props["bucket"] for e in encryption} == set(buckets)
-    assert all(e.props["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms" for e in encryption)
+    assert all(
+        e.props["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms" for e in encryption
+    )
     assert all(v.props["encrypted"] is True and v.props["type"] == "gp3" for v in plan.of_type(VOLUME))
 
 
@@ -97,7 +101,9 @@ def test_staging_uses_global_accelerator_with_the_standby_dialled_to_zero(plan_f
 def test_inventory_output_uses_the_lab_inventory_names(plan_for: PlanFor, stack_spec, tmp_path) -> None:  # type: ignore[no-untyped-def]
     cloud = plan_for("prod").outputs["inventory"]
     lab = lab_inventory(
-        plan_lab("local", stack_spec("local")), EtcdBinaries("3.4.23", tmp_path / "etcd", tmp_path / "etcdctl", None), LabPaths(tmp_path)
+        plan_lab("local", stack_spec("local")),
+        EtcdBinaries("3.4.23", tmp_path / "etcd", tmp_path / "etcdctl", None),
+        LabPaths(tmp_path),
     )
     lab_member = next(iter(lab["all"]["children"]["registry"]["children"]["region_lab_east"]["hosts"].values()))
     cloud_regions = cloud["all"]["children"]["registry"]["children"]
@@ -127,7 +133,8 @@ def test_prod_standby_is_fed_by_make_mirror_over_the_peering(plan_for: PlanFor) 
     assert "make-mirror" in user_data and "--endpoints=https://internal-us-east-1-client" in user_data
     assert "--prefix" not in user_data  # prefixes [/]: every key
     opened = [
-        r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        r
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.name == "us-east-1-lb-from-us-west-2-mirror"
     ]
     assert [(r.props["fromPort"], r.props["cidrIpv4"]) for r in opened] == [(2379, "10.41.0.0/16")]
