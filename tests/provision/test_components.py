@@ -185,3 +185,13 @@ def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable
     assert replication.props["role"].endswith("drkit-prod-backups-us-east-1-replication")
     assert "s3:ReplicateObject" in role_policy.props["policy"]
     assert {b.region for b in plan.of_type("aws:s3/bucket:Bucket")} == {"us-east-1", "us-west-2"}
+
+
+def test_cluster_without_tls_issues_no_certificates(stack_spec: Callable[..., Spec]) -> None:
+    waiver = {"rule": "DR102", "reason": "test stack without TLS on purpose", "expires": "2027-05-31"}
+    spec = stack_spec("dev", {"registry": {"tls": False}, "waivers": [waiver]})
+    plan = cluster_plan(spec, endpoint_type=None)
+    assert [k.name for k in plan.of_type("tls:index/privateKey:PrivateKey")] == ["test-ca-key"]  # the fixture's CA
+    assert not plan.of_type("aws:secretsmanager/secret:Secret")
+    assert "ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379" in members(plan)[0].props["userData"]
+    assert plan.outputs["endpoint"].startswith("http://internal-us-east-1-client")

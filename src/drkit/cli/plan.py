@@ -55,13 +55,14 @@ def plan(
     would be built once it passes) and the exit status is 1. Exit 0 when everything passes, 1 on a spec or
     resource rule failure, 2 on unusable input.
     """
-    root = default_project_root()
-    if root is None and (stacks_dir is None or policies_dir is None):
-        raise click.UsageError(
-            "no drkit project here (no Pulumi.yaml with policies/): pass --stacks-dir and --policies"
-        )
-    stacks_dir = stacks_dir or root / "stacks"  # type: ignore[operator]
-    policies_dir = policies_dir or root / "policies"  # type: ignore[operator]
+    if stacks_dir is None or policies_dir is None:
+        root = default_project_root()
+        if root is None:
+            raise click.UsageError(
+                "no drkit project here (no Pulumi.yaml with policies/): pass --stacks-dir and --policies"
+            )
+        stacks_dir = stacks_dir or root / "stacks"
+        policies_dir = policies_dir or root / "policies"
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.name.split(".")[1] for p in stacks_dir.glob("Pulumi.*.yaml"))) or "none"

@@ -49,8 +49,10 @@ class GlobalEndpoint(pulumi.ComponentResource):
             self._accelerator(name)
         self.register_outputs({"url": self.url})
 
-    def _opts(self, provider: aws.Provider | None = None, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=provider or self.provider, **kwargs)  # type: ignore[arg-type]
+    def _opts(
+        self, provider: aws.Provider | None = None, ignore_changes: list[str] | None = None
+    ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=provider or self.provider, ignore_changes=ignore_changes)
 
     def _tags(self, region: str, name: str) -> dict[str, str]:
         return tags.tags(self.args.stack, region, "global-endpoint", name)

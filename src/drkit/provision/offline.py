@@ -190,7 +190,8 @@ def record(program: Callable[[], Mapping[str, Any]], stack: str) -> Plan:
         return pulumi.Output.all(**program()).apply(resolved.update)
 
     run()
-    return Plan(stack, tuple(monitor.recorded), resolved)
+    # Registrations arrive from worker threads in no fixed order: sort, so plans and reports are reproducible.
+    return Plan(stack, tuple(sorted(monitor.recorded, key=lambda resource: resource.urn)), resolved)
 
 
 def run_offline(spec: Spec, stack: str) -> Plan:

@@ -37,7 +37,7 @@ class RegistryClusterArgs:
     stack: str
     region: Region
     registry: Registry
-    ca: CertificateAuthority
+    ca: CertificateAuthority | None  # None only when registry.tls is false
     endpoint_type: str | None  # route53-failover needs a public health listener; None: no global endpoint
     endpoint_name: str | None = None  # the global DNS name clients use, added to the members' certificates
     backup_bucket_arns: list[pulumi.Input[str]] = field(default_factory=list)
@@ -354,16 +354,17 @@ class RegistryCluster(pulumi.ComponentResource):
     # TLS, identity and members -------------------------------------------------------------------------------
 
     def _tls_secrets(self) -> list[aws.secretsmanager.Secret]:
-        if not self.args.registry.tls:
+        if not self.args.registry.tls or self.args.ca is None:
             return []
         dns_names: list[pulumi.Input[str]] = ["localhost", self.client_lb.dns_name]
         if self.args.endpoint_name:
             dns_names.append(self.args.endpoint_name)
+        ca = self.args.ca
         secrets = []
         for member in self.placements:
             issued = issue(
                 member.name,
-                self.args.ca,
+                ca,
                 member.name,
                 dns_names=[member.name, *dns_names],
                 ip_addresses=[member.private_ip, "127.0.0.1"],

@@ -29,7 +29,7 @@ class StandbyReplicatorArgs:
     stack: str
     registry: Registry
     replication: Replication
-    ca: CertificateAuthority
+    ca: CertificateAuthority | None  # None only when registry.tls is false
     primary: RegistryCluster
     standby: RegistryCluster
 
@@ -151,7 +151,7 @@ class StandbyReplicator(pulumi.ComponentResource):
         region = self.region
         secret_arn: pulumi.Input[str] = ""
         secrets = []
-        if args.registry.tls:
+        if args.registry.tls and args.ca is not None:
             issued = issue(f"{name}", args.ca, f"{name} (make-mirror)", server=False, parent=self)
             secret = tls_secret(
                 f"{name}-tls", issued, args.ca, standby.kms_key, self._tags(region, f"{name}-tls"), self._opts(provider)

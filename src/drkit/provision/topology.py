@@ -87,7 +87,7 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
                     stack=stack,
                     region=region,
                     registry=spec.registry,
-                    ca=ca,  # type: ignore[arg-type]  # None only without TLS, when no certificate is issued
+                    ca=ca,
                     endpoint_type=endpoint.type if endpoint else None,
                     endpoint_name=endpoint.name if endpoint else None,
                     backup_bucket_arns=[vault.bucket_arn for vault in vaults],
@@ -102,7 +102,7 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
             mirrors.append(
                 StandbyReplicator(
                     f"{standby.args.region.name}-mirror",
-                    StandbyReplicatorArgs(stack, spec.registry, spec.replication, ca, clusters[0], standby),  # type: ignore[arg-type]
+                    StandbyReplicatorArgs(stack, spec.registry, spec.replication, ca, clusters[0], standby),
                 )
             )
     global_endpoint = None
