@@ -64,6 +64,7 @@ bench: setup
 	$(BIN)/python benchmarks/validate_stacks.py
 	$(BIN)/python benchmarks/sandbox_lab.py
 	$(BIN)/python benchmarks/backup_restore.py
+	$(BIN)/python benchmarks/plan_stacks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,5 +36,14 @@ def test_every_rule_and_every_spec_key_is_documented(policies: PolicySet) -> Non
 
 
 def test_docs_the_readme_links_exist() -> None:
-    for name in ("spec-reference.md", "spec-keys.md", "policy-index.md", "ci.md", "architecture.md", "sandbox.md"):
+    for name in (
+        "spec-reference.md",
+        "spec-keys.md",
+        "policy-index.md",
+        "ci.md",
+        "architecture.md",
+        "sandbox.md",
+        "provisioning.md",
+        "topology.md",
+    ):
         assert (ROOT / "docs" / name).is_file(), name

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from drkit.policy.catalog import PolicySet
@@ -145,6 +146,13 @@ def spec_reference(policies: PolicySet) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _topology(root: Path) -> str:
+    # Imported here: drawing the diagrams runs the Pulumi program offline, which only this file needs.
+    from drkit.provision import topology_doc
+
+    return topology_doc.render(topology_doc.example_plans(root))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate the policy index and spec reference in docs/.")
     parser.add_argument("--check", action="store_true", help="fail when the generated docs are out of date")
@@ -157,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     outputs = {
         root / "docs" / "policy-index.md": policy_index(policies),
         root / "docs" / "spec-keys.md": spec_reference(policies),
+        root / "docs" / "topology.md": _topology(root),
     }
     stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
     if args.check:

@@ -7,6 +7,8 @@ import click
 from drkit import __version__
 from drkit.cli.backup import backup, backups
 from drkit.cli.drill import drill
+from drkit.cli.inventory import inventory
+from drkit.cli.plan import plan
 from drkit.cli.restore import restore
 from drkit.cli.sandbox import sandbox
 from drkit.cli.validate import validate
@@ -24,3 +26,5 @@ main.add_command(backup)
 main.add_command(backups)
 main.add_command(restore)
 main.add_command(drill)
+main.add_command(plan)
+main.add_command(inventory)

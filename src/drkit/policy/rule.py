@@ -72,10 +72,8 @@ class Rule:
         return list(self.check(context))
 
 
-def rule(
-    *, id: str, name: str, category: str, severity: Severity, remediation: str, waivable: bool = True
-) -> Callable[[Check], Rule]:
-    """Turn a check function into a Rule. The arguments are checked here so a bad rule fails at load."""
+def check_rule_metadata(id: str, name: str, category: str, severity: str) -> None:
+    """The naming scheme every drkit rule follows, spec-level (DR0xx-DR3xx, DR9xx) or resource-level (DR4xx)."""
     if not RULE_ID.match(id):
         raise ValueError(f"rule ID {id!r} must look like DR001")
     if category not in CATEGORIES:
@@ -84,6 +82,13 @@ def rule(
         raise ValueError(f"rule {id}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     if not name.startswith("Ensure "):
         raise ValueError(f"rule {id}: the name must say what must be true, starting with 'Ensure '")
+
+
+def rule(
+    *, id: str, name: str, category: str, severity: Severity, remediation: str, waivable: bool = True
+) -> Callable[[Check], Rule]:
+    """Turn a check function into a Rule. The arguments are checked here so a bad rule fails at load."""
+    check_rule_metadata(id, name, category, severity)
 
     def wrap(check: Check) -> Rule:
         return Rule(id, name, category, severity, remediation, check, waivable)

@@ -33,6 +33,7 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                 "drkit_cluster_endpoints": region.client_endpoints,
                 "drkit_data_dir": str(paths.member_data(member.name)),
                 "drkit_etcd_config_file": str(paths.etcd_config(member.name)),
+                "drkit_etcd_config_format": "yaml",
                 "drkit_etcd_bin": str(binaries.etcd),
                 "drkit_etcdctl_bin": str(binaries.etcdctl),
                 "drkit_etcdutl_bin": str(binaries.etcdutl) if binaries.etcdutl else None,

@@ -36,6 +36,18 @@ class Registry:
     quota_backend_bytes: int
     client_port: int
     peer_port: int
+    metrics_port: int
+    client_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where a cloud region's cluster lives: a VPC drkit creates (cidr) or an existing one (vpc_id, subnet_ids)."""
+
+    cidr: str | None
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    client_security_group_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class Region:
     instance_type: str
     members: int  # the region's own count, or registry.members
     members_overridden: bool  # True when the region sets its own members
+    network: Network
 
     @property
     def members_path(self) -> tuple[str | int, ...]:
@@ -87,6 +100,8 @@ class BackupTarget:
     replica_region: str | None
     replication_time_control: bool
     object_lock: float | None
+    object_lock_mode: str | None  # s3: compliance or governance
+    bucket: str | None  # s3: the bucket's name, when the spec sets it
     host: str | None
     path: str | None
     transport: str | None  # rsync: ssh or daemon
@@ -117,6 +132,7 @@ class Backups:
 class HealthCheck:
     interval: float
     failure_threshold: int
+    path: str
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,8 @@ class GlobalEndpoint:
     health_check: HealthCheck
     ttl: float
     port: int | None
+    zone: str | None
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,8 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
         quota_backend_bytes=parse_size(registry_raw["quotaBackendBytes"]),
         client_port=registry_raw["clientPort"],
         peer_port=registry_raw["peerPort"],
+        metrics_port=registry_raw["metricsPort"],
+        client_cidrs=tuple(registry_raw["clientCidrs"]),
     )
     regions = tuple(
         Region(
@@ -204,6 +224,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             instance_type=region["instanceType"],
             members=region.get("members", registry.members),
             members_overridden="members" in region,
+            network=_network(region.get("network", {})),
         )
         for index, region in enumerate(raw["regions"])
     )
@@ -230,9 +251,12 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             health_check=HealthCheck(
                 interval=parse_duration(endpoint_raw["healthCheck"]["interval"]),
                 failure_threshold=endpoint_raw["healthCheck"]["failureThreshold"],
+                path=endpoint_raw["healthCheck"]["path"],
             ),
             ttl=parse_duration(endpoint_raw["ttl"]),
             port=endpoint_raw.get("port"),
+            zone=endpoint_raw.get("zone"),
+            name=endpoint_raw.get("name"),
         )
         if endpoint_raw
         else None,
@@ -249,6 +273,15 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
     )
 
 
+def _network(raw: dict[str, Any]) -> Network:
+    return Network(
+        cidr=raw.get("cidr"),
+        vpc_id=raw.get("vpcId"),
+        subnet_ids=tuple(raw.get("subnetIds", ())),
+        client_security_group_ids=tuple(raw.get("clientSecurityGroupIds", ())),
+    )
+
+
 def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
     retention = raw["retention"]
     return Backups(
@@ -262,6 +295,8 @@ def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
                 replica_region=target.get("replicaRegion"),
                 replication_time_control=target.get("replicationTimeControl", False),
                 object_lock=parse_duration(target["objectLock"]) if "objectLock" in target else None,
+                object_lock_mode=target.get("objectLockMode"),
+                bucket=target.get("bucket"),
                 host=target.get("host"),
                 path=target.get("path"),
                 transport=target.get("transport"),

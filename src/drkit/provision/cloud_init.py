@@ -1,0 +1,229 @@
+"""The cloud-config each instance boots with: install the spec's etcd, fetch its TLS material, run under systemd.
+
+Plain text from plain values (the caller resolves Outputs first), so tests can read exactly what a member
+will run. Nothing secret goes in here: the TLS key is fetched from Secrets Manager at boot (tls_delivery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+# etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
+ETCD_RELEASES = "https://github.com/etcd-io/etcd/releases/download"
+PKI_DIR = "/etc/etcd/pki"
+DATA_DIR = "/var/lib/etcd"
+BIN_DIR = "/usr/local/bin"
+# A member publishes drkit/Registry Promoted=1 every minute while this file exists. The endpoint's health
+# check for the region requires it, so a standby is never in rotation before a failover has promoted it.
+PROMOTED_MARKER = "/etc/drkit/promoted"
+METRIC_NAMESPACE = "drkit/Registry"
+
+_INSTALL_ETCD = """#!/bin/sh
+# Install etcd VERSION for ARCH from the release tarball, after checking it against the release's SHA256SUMS.
+set -eu
+version="$1"; arch="$2"; base="$3"
+tarball="etcd-v${version}-linux-${arch}.tar.gz"
+work="$(mktemp -d)"; cd "$work"
+curl -fsSLO --retry 5 "${base}/v${version}/${tarball}"
+curl -fsSLO --retry 5 "${base}/v${version}/SHA256SUMS"
+grep " ${tarball}\\$" SHA256SUMS | sha256sum -c -
+tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
+  || tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl'
+rm -rf "$work"
+"""
+
+_FETCH_TLS = """#!/bin/sh
+# Write this instance's CA, certificate and key from its Secrets Manager secret (JSON: ca, cert, key).
+set -eu
+secret="$1"; region="$2"; dir="@PKI@"
+install -d -m 0750 "$dir"
+aws secretsmanager get-secret-value --region "$region" --secret-id "$secret" --query SecretString --output text \\
+  | python3 -c 'import json,sys,os
+d = json.load(sys.stdin)
+for name, value in (("ca.crt", d["ca"]), ("server.crt", d["cert"]), ("server.key", d["key"])):
+    path = os.path.join(sys.argv[1], name)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(value)' "$dir"
+"""
+
+_PREPARE_DATA = """#!/bin/sh
+# Format the data volume on first boot only (never over existing data) and mount it at the data dir.
+set -eu
+device="$1"; mountpoint="$2"
+while [ ! -e "$device" ]; do sleep 1; done
+blkid "$device" >/dev/null 2>&1 || mkfs.xfs -L etcd-data "$device"
+install -d -m 0700 "$mountpoint"
+grep -q " $mountpoint " /etc/fstab || echo "$device $mountpoint xfs defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q "$mountpoint" || mount "$mountpoint"
+"""
+
+_PUBLISH_PROMOTED = """#!/bin/sh
+# While this region is promoted (the marker exists), tell CloudWatch; the endpoint's health check needs it.
+set -eu
+[ -e @MARKER@ ] || exit 0
+aws cloudwatch put-metric-data --region "$1" --namespace @NS@ --metric-name Promoted --value 1 \\
+  --dimensions Stack="$2",Region="$1"
+"""
+
+_ETCD_UNIT = """[Unit]
+Description=etcd registry member (drkit)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=notify
+EnvironmentFile=/etc/drkit/etcd.env
+ExecStart=@BIN@/etcd
+Restart=always
+RestartSec=5s
+LimitNOFILE=65536
+TimeoutStopSec=30s
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+_PROMOTED_SERVICE = """[Unit]
+Description=Publish drkit's promotion marker to CloudWatch
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/drkit-publish-promoted @REGION@ @STACK@
+"""
+
+_PROMOTED_TIMER = """[Unit]
+Description=Publish drkit's promotion marker every minute
+
+[Timer]
+OnBootSec=30s
+OnUnitActiveSec=60s
+
+[Install]
+WantedBy=timers.target
+"""
+
+_MIRROR_UNIT = """[Unit]
+Description=etcdctl make-mirror from the primary region into this standby (drkit), prefix %I
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+EnvironmentFile=/etc/drkit/mirror-%i.env
+ExecStart=@BIN@/etcdctl $MIRROR_ARGS
+Restart=always
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@dataclass(frozen=True)
+class Boot:
+    """What every drkit instance needs at boot: etcd installed, its TLS material, and who it is."""
+
+    stack: str
+    region: str
+    version: str
+    arch: str  # amd64 or arm64
+    tls_secret_id: str
+
+
+@dataclass(frozen=True)
+class MemberBoot(Boot):
+    data_device: str
+    etcd_env: dict[str, str] = field(default_factory=dict)
+    promoted: bool = False  # the primary region boots promoted
+
+
+@dataclass(frozen=True)
+class MirrorBoot(Boot):
+    mirror_arguments: tuple[str, ...] = ()  # one etcdctl command line per mirrored prefix (mirror_arguments())
+
+
+def mirror_arguments(source: str, destination: str, prefix: str, tls: bool) -> str:
+    """etcdctl arguments mirroring `prefix` ("" for every key) from the primary's endpoint into the standby's.
+
+    The lab runs the same command under supervisord (drkit.sandbox.configs.mirror_command)."""
+    certs = f"--cacert={PKI_DIR}/ca.crt --cert={PKI_DIR}/server.crt --key={PKI_DIR}/server.key " if tls else ""
+    dest_certs = (
+        f"--dest-cacert={PKI_DIR}/ca.crt --dest-cert={PKI_DIR}/server.crt --dest-key={PKI_DIR}/server.key "
+        if tls
+        else ""
+    )
+    selection = f"--prefix={prefix} " if prefix else ""
+    return f"--endpoints={source} {certs}make-mirror {selection}{dest_certs}{destination}"
+
+
+def _fill(template: str, **values: str) -> str:
+    """Replace @NAME@ placeholders (shell scripts are full of braces and dollars, so no str.format)."""
+    for key, value in values.items():
+        template = template.replace(f"@{key.upper()}@", value)
+    return template
+
+
+_INSTALL_ETCD = _fill(_INSTALL_ETCD, bin=BIN_DIR)
+_FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
+_PUBLISH_PROMOTED = _fill(_PUBLISH_PROMOTED, marker=PROMOTED_MARKER, ns=METRIC_NAMESPACE)
+_ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
+_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR)
+
+
+def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
+    return {"path": path, "content": content, "permissions": permissions, "owner": "root:root"}
+
+
+def _common_files(boot: Boot) -> list[dict[str, str]]:
+    return [
+        _file("/usr/local/sbin/drkit-install-etcd", _INSTALL_ETCD, "0755"),
+        _file("/usr/local/sbin/drkit-fetch-tls", _FETCH_TLS, "0755"),
+    ]
+
+
+def _common_commands(boot: Boot) -> list[list[str]]:
+    return [
+        ["/usr/local/sbin/drkit-install-etcd", boot.version, boot.arch, ETCD_RELEASES],
+        ["/usr/local/sbin/drkit-fetch-tls", boot.tls_secret_id, boot.region],
+    ]
+
+
+def _render(files: list[dict[str, str]], commands: list[list[str]]) -> str:
+    body = yaml.safe_dump({"write_files": files, "runcmd": commands}, sort_keys=False, width=1000)
+    return "#cloud-config\n" + body
+
+
+def member_user_data(boot: MemberBoot) -> str:
+    env = "".join(f"{key}={value}\n" for key, value in sorted(boot.etcd_env.items()))
+    files = [
+        *_common_files(boot),
+        _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
+        _file("/usr/local/sbin/drkit-publish-promoted", _PUBLISH_PROMOTED, "0755"),
+        _file("/etc/drkit/etcd.env", env, "0600"),
+        _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
+        _file(
+            "/etc/systemd/system/drkit-promoted.service", _fill(_PROMOTED_SERVICE, region=boot.region, stack=boot.stack)
+        ),
+        _file("/etc/systemd/system/drkit-promoted.timer", _PROMOTED_TIMER),
+    ]
+    if boot.promoted:
+        files.append(_file(PROMOTED_MARKER, "promoted at first boot: this region starts as the primary\n"))
+    commands = [
+        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
+        *_common_commands(boot),
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", "etcd.service", "drkit-promoted.timer"],
+    ]
+    return _render(files, commands)
+
+
+def mirror_user_data(boot: MirrorBoot) -> str:
+    files = [*_common_files(boot), _file("/etc/systemd/system/drkit-mirror@.service", _MIRROR_UNIT)]
+    units = []
+    for index, arguments in enumerate(boot.mirror_arguments):
+        env = f"MIRROR_ARGS={arguments}\n"
+        files.append(_file(f"/etc/drkit/mirror-{index}.env", env, "0600"))
+        units.append(f"drkit-mirror@{index}.service")
+    commands = [*_common_commands(boot), ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]]
+    return _render(files, commands)

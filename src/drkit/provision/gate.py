@@ -1,0 +1,66 @@
+"""The spec gate: the program builds only a spec that passes `drkit validate`, and stops with its report.
+
+Both `pulumi up` (through `entry`) and `drkit plan` validate the stack file itself, so a violation reads
+exactly as `drkit validate` prints it: file:line:col, rule ID, fix.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from drkit.errors import InputError, Location, UnusableInputError
+from drkit.policy.catalog import PolicySet
+from drkit.report import text
+from drkit.spec.stackfile import SPEC_KEY, read_stack_file
+from drkit.validate import StackReport, validate_file
+
+
+class SpecRejectedError(Exception):
+    """The spec cannot be built; the message is what `drkit validate` prints for it."""
+
+
+def stack_path(root: Path, stack: str) -> Path:
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def validate_stack(path: Path, policies_dir: Path, today: date, display: str | None = None) -> StackReport:
+    """The stack's validation report; a broken policy set is reported as an unusable input, never raised."""
+    try:
+        policies = PolicySet.load(policies_dir)
+    except UnusableInputError as failure:
+        return StackReport(display or str(path), None, tuple(failure.errors))
+    return validate_file(path, policies, today, display)
+
+
+def rejection(report: StackReport) -> str | None:
+    """The validate report when the program must not build this spec, else None."""
+    if report.verdict == "pass" and report.spec is not None:
+        return None
+    return (
+        text.render([report], [])
+        + "pulumi up builds only specs that pass `drkit validate`: fix the spec or waive the rule\n"
+    )
+
+
+def config_matches_file(config_spec: Any, path: Path) -> InputError | None:
+    """The engine's drkit:spec must be the one in the stack file drkit validated (an ESC environment or a
+    --config flag could override it, and would then go unchecked)."""
+    try:
+        written = read_stack_file(path).spec
+    except UnusableInputError as failure:
+        return failure.errors[0]
+    if _canonical(written) == _canonical(config_spec):
+        return None
+    return InputError(
+        Location(str(path), 1, 1),
+        f"the {SPEC_KEY} Pulumi passed to the program differs from the one in this file",
+        hint="keep the spec in the stack file only (no ESC environment or --config override), so drkit validates"
+        " what is built",
+    )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,160 @@
+"""The Ansible inventory of a provisioned stack, exported as the stack output `inventory`.
+
+Group and host variable names are the lab's (drkit.sandbox.inventory), so one set of playbooks serves the lab
+and the cloud: a group per region under `registry`, plus `backup_targets` and `endpoint`; the cloud adds
+`mirrors` (the make-mirror instances) and the TLS file paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drkit.provision import cloud_init
+from drkit.provision.layout import MemberPlacement, client_endpoints, initial_cluster
+from drkit.spec.model import Spec
+
+_SYSTEMCTL = "sudo systemctl"
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    region: str
+    role: str
+    placements: tuple[MemberPlacement, ...]
+    client_endpoint: str  # through the region's NLB
+
+
+@dataclass(frozen=True)
+class BackupFacts:
+    bucket: str
+    region: str
+    replica_bucket: str | None
+    replica_region: str | None
+
+
+@dataclass(frozen=True)
+class MirrorFacts:
+    name: str
+    region: str
+    private_ip: str
+    units: tuple[str, ...]
+
+
+def group_name(region: str) -> str:
+    return f"region_{region.replace('-', '_')}"
+
+
+def _etcdutl(version: str) -> str | None:
+    """etcdutl ships from 3.5 on; 3.4 restores with etcdctl."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return f"{cloud_init.BIN_DIR}/etcdutl" if (major, minor) >= (3, 5) else None
+
+
+def inventory_document(
+    stack: str,
+    spec: Spec,
+    clusters: list[ClusterFacts],
+    backups: list[BackupFacts],
+    endpoint_url: str | None,
+    mirrors: list[MirrorFacts],
+) -> dict[str, Any]:
+    registry = spec.registry
+    scheme = "https" if registry.tls else "http"
+    regions: dict[str, Any] = {}
+    for cluster in clusters:
+        placements = list(cluster.placements)
+        hosts = {
+            member.name: {
+                "ansible_host": member.private_ip,
+                "drkit_member_name": member.name,
+                "drkit_region": cluster.region,
+                "drkit_region_role": cluster.role,
+                "drkit_az": member.az,
+                "drkit_client_url": f"{scheme}://{member.private_ip}:{registry.client_port}",
+                "drkit_peer_url": f"{scheme}://{member.private_ip}:{registry.peer_port}",
+                "drkit_initial_cluster": initial_cluster(placements, registry.peer_port, scheme),
+                "drkit_cluster_endpoints": client_endpoints(placements, registry.client_port, scheme),
+                "drkit_data_dir": cloud_init.DATA_DIR,
+                # etcd's settings as ETCD_* lines; member-replace edits ETCD_INITIAL_CLUSTER_STATE there.
+                "drkit_etcd_config_file": "/etc/drkit/etcd.env",
+                "drkit_etcd_config_format": "env",
+                "drkit_etcd_bin": f"{cloud_init.BIN_DIR}/etcd",
+                "drkit_etcdctl_bin": f"{cloud_init.BIN_DIR}/etcdctl",
+                "drkit_etcdutl_bin": _etcdutl(registry.version),
+                "drkit_start_command": f"{_SYSTEMCTL} start etcd",
+                "drkit_stop_command": f"{_SYSTEMCTL} stop etcd",
+            }
+            for member in placements
+        }
+        regions[group_name(cluster.region)] = {
+            "hosts": hosts,
+            "vars": {"drkit_region_endpoint": cluster.client_endpoint},
+        }
+    global_vars: dict[str, Any] = {
+        "drkit_stack": stack,
+        "drkit_etcd_version": registry.version,
+        "drkit_tls": registry.tls,
+        "drkit_ephemeral_prefixes": list(registry.ephemeral_prefixes),
+        "drkit_lease_ttl": max(1, round(registry.lease_ttl)),
+        "drkit_backup_staging_dir": "/var/lib/drkit/staging",
+    }
+    if spec.backups:
+        retention = spec.backups.retention
+        global_vars["drkit_backup_retention"] = {
+            "hourly": retention.hourly,
+            "daily": retention.daily,
+            "weekly": retention.weekly,
+        }
+    if registry.tls:
+        global_vars |= {
+            # The names the playbooks' drkit_etcd role reads for etcdctl and drkit's modules.
+            "drkit_etcd_cacert": f"{cloud_init.PKI_DIR}/ca.crt",
+            "drkit_etcd_cert": f"{cloud_init.PKI_DIR}/server.crt",
+            "drkit_etcd_key": f"{cloud_init.PKI_DIR}/server.key",
+        }
+    children: dict[str, Any] = {
+        "registry": {"children": regions},
+        "backup_targets": {"hosts": _backup_hosts(spec, backups)},
+    }
+    if endpoint_url:
+        children["endpoint"] = {
+            "hosts": {"endpoint": {"ansible_connection": "local", "drkit_endpoint_url": endpoint_url}}
+        }
+    if mirrors:
+        children["mirrors"] = {
+            "hosts": {
+                mirror.name: {
+                    "ansible_host": mirror.private_ip,
+                    "drkit_region": mirror.region,
+                    "drkit_mirror_units": list(mirror.units),
+                    "drkit_start_command": f"{_SYSTEMCTL} start {' '.join(mirror.units)}",
+                    "drkit_stop_command": f"{_SYSTEMCTL} stop {' '.join(mirror.units)}",
+                }
+                for mirror in mirrors
+            }
+        }
+    return {"all": {"vars": global_vars, "children": children}}
+
+
+def _backup_hosts(spec: Spec, backups: list[BackupFacts]) -> dict[str, Any]:
+    hosts: dict[str, Any] = {}
+    for backup in backups:
+        hosts[f"s3-{backup.bucket}"] = {
+            "ansible_connection": "local",
+            "drkit_backup_type": "s3",
+            "drkit_s3_bucket": backup.bucket,
+            "drkit_s3_region": backup.region,
+            "drkit_s3_replica_bucket": backup.replica_bucket,
+            "drkit_s3_replica_region": backup.replica_region,
+        }
+    for target in spec.backups.targets if spec.backups else ():
+        if target.type != "rsync" or target.host is None or target.path is None:
+            continue
+        if target.transport == "daemon":
+            port = f":{target.port}" if target.port else ""
+            url = f"rsync://{target.host}{port}/{target.module}{target.path}"
+        else:
+            url = f"{target.host}:{target.path}"
+        hosts[target.host] = {"drkit_backup_type": "rsync", "drkit_rsync_url": url, "drkit_backup_dir": target.path}
+    return hosts

@@ -1,0 +1,200 @@
+"""Run the program offline under Pulumi's own mocks and record every resource it registers, as plain data.
+
+No credentials, no CLI, no plugins: the mocks answer the few invokes the program makes (AZs, AMI, prefix list,
+existing subnets, hosted zone) with plausible values and echo inputs back as outputs, adding the computed
+attributes the program reads (IDs, ARNs, DNS names, PEM text). Secrets stay marked, so the rules can tell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+
+from drkit.provision import topology
+from drkit.provision.resources import Plan, PlannedResource
+from drkit.spec.model import Spec
+
+ACCOUNT = "123456789012"
+# Plausible fake PEM text: real-looking markers, so a rule looking for key material in the wrong place finds it.
+MOCK_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nbW9jayBrZXkgbWF0ZXJpYWw=\n-----END PRIVATE KEY-----\n"
+MOCK_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nbW9jayBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n"
+_PROVIDER_TYPE = "pulumi:providers:aws"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:17]
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Echo inputs, add computed attributes, answer invokes; regions come from the explicit providers."""
+
+    def __init__(self) -> None:
+        self.region_of_provider: dict[str, str] = {}  # provider id -> region
+        self._subnets_seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def region(self, provider_ref: str | None) -> str:
+        if not provider_ref:
+            return "us-east-1"
+        return self.region_of_provider.get(provider_ref.rsplit("::", 1)[-1], "us-east-1")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        name, typ = args.name, args.typ
+        if typ == _PROVIDER_TYPE:
+            provider_id = f"{name}-id"
+            self.region_of_provider[provider_id] = str(args.inputs.get("region", "us-east-1"))
+            return provider_id, dict(args.inputs)
+        region = self.region(args.provider)
+        service = typ.split(":")[1].split("/")[0] if typ.count(":") == 2 else "mock"
+        resource_id = _ID_PREFIXES.get(typ, "") + _short_hash(f"{typ}:{name}")
+        state: dict[str, Any] = {
+            **args.inputs,
+            "id": resource_id,
+            "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{name}",
+        }
+        state.setdefault("name", name)
+        extra = _COMPUTED.get(typ)
+        if extra is not None:
+            state.update(extra(name, region, args.inputs))
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        region = self.region(args.provider)
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{region}{letter}" for letter in "abcd"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(4)], "id": region}
+        if token == "aws:ec2/getAmi:getAmi":
+            return {"id": "ami-0123456789abcdef0", "name": "al2023-ami-2023.6-kernel-6.1-x86_64"}
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            return {"id": "pl-0route53healthchk", "name": args.args.get("name", "")}
+        if token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args.get("id", "vpc-0mock"), "cidrBlock": "10.99.0.0/16"}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            with self._lock:
+                seen = self._subnets_seen.setdefault(region, 0)
+                self._subnets_seen[region] = seen + 1
+            return {
+                "id": args.args.get("id", "subnet-0mock"),
+                "availabilityZone": f"{region}{'abcdef'[seen % 6]}",
+                "cidrBlock": f"10.99.{seen * 16}.0/20",
+            }
+        if token == "aws:route53/getZone:getZone":
+            return {"zoneId": "Z0MOCKZONE0001", "name": args.args.get("name", ""), "id": "Z0MOCKZONE0001"}
+        return {}
+
+
+_ID_PREFIXES = {
+    "aws:ec2/instance:Instance": "i-",
+    "aws:ebs/volume:Volume": "vol-",
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+}
+
+
+def _load_balancer(name: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    scheme = "internal-" if inputs.get("internal") else ""
+    return {"dnsName": f"{scheme}{name}-{_short_hash(name)[:8]}.elb.{region}.amazonaws.com", "zoneId": "Z26RNL4JYFTOTI"}
+
+
+_COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:kms/key:Key": lambda name, region, _: {"arn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{_short_hash(name)}"},
+    "aws:s3/bucket:Bucket": lambda name, _r, inputs: {"arn": f"arn:aws:s3:::{inputs.get('bucket', name)}"},
+    "aws:ec2/instance:Instance": lambda name, _r, inputs: {"privateIp": inputs.get("privateIp", "10.99.0.100")},
+    "aws:globalaccelerator/accelerator:Accelerator": lambda name, _r, _i: {
+        "dnsName": f"a{_short_hash(name)}.awsglobalaccelerator.com"
+    },
+    "tls:index/privateKey:PrivateKey": lambda name, _r, _i: {
+        "privateKeyPem": MOCK_PRIVATE_KEY,
+        "privateKeyPemPkcs8": MOCK_PRIVATE_KEY,
+        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nbW9jaw==\n-----END PUBLIC KEY-----\n",
+    },
+    "tls:index/certRequest:CertRequest": lambda name, _r, _i: {
+        "certRequestPem": "-----BEGIN CERTIFICATE REQUEST-----\nbW9jaw==\n-----END CERTIFICATE REQUEST-----\n"
+    },
+    "tls:index/selfSignedCert:SelfSignedCert": lambda name, _r, _i: {"certPem": MOCK_CERTIFICATE},
+    "tls:index/locallySignedCert:LocallySignedCert": lambda name, _r, _i: {"certPem": MOCK_CERTIFICATE},
+}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, also keeping each registration's type, parent, provider and secret markings."""
+
+    def __init__(self, cloud: CloudMocks) -> None:
+        super().__init__(cloud)
+        self.cloud = cloud
+        self.recorded: list[PlannedResource] = []
+        self._record_lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (the gRPC method name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            # The state the mocks return: inputs plus computed attributes, as the engine's outputs would be.
+            props, secret = _unwrap(self.resources[response.urn].state if response.urn in self.resources else {})
+            resource = PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                props=props,
+                region=props.get("region") if request.type == _PROVIDER_TYPE else self._region(request.provider),
+                secret_props=frozenset(secret) | frozenset(request.additionalSecretOutputs),
+                parent=request.parent or None,
+            )
+            with self._record_lock:
+                self.recorded.append(resource)
+        return response
+
+    def _region(self, provider_ref: str) -> str | None:
+        return (
+            self.cloud.region(provider_ref)
+            if provider_ref.startswith("urn:") and _PROVIDER_TYPE in provider_ref
+            else None
+        )
+
+
+def _unwrap(props: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Plain values, and the top-level properties that held a secret anywhere inside."""
+    secret: set[str] = set()
+
+    def plain(value: Any, key: str) -> Any:
+        if rpc.is_rpc_secret(value):
+            secret.add(key)
+            return plain(rpc.unwrap_rpc_secret(value), key)
+        if isinstance(value, dict):
+            return {k: plain(v, key) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v, key) for v in value]
+        return value
+
+    return {key: plain(value, key) for key, value in props.items()}, secret
+
+
+def record(program: Callable[[], Mapping[str, Any]], stack: str) -> Plan:
+    """Run `program` (which registers resources and returns its outputs) under the mocks, await every
+    registration and output, and return what was registered. Tests run single components through this."""
+    cloud = CloudMocks()
+    monitor = RecordingMonitor(cloud)
+    pulumi.runtime.set_mocks(cloud, project="drkit", stack=stack, preview=False, monitor=monitor)
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> pulumi.Output[None]:
+        # Returning the Output makes pulumi.runtime.test await it; it also waits for every registration.
+        return pulumi.Output.all(**program()).apply(resolved.update)
+
+    run()
+    # Registrations arrive from worker threads in no fixed order: sort, so plans and reports are reproducible.
+    return Plan(stack, tuple(sorted(monitor.recorded, key=lambda resource: resource.urn)), resolved)
+
+
+def run_offline(spec: Spec, stack: str) -> Plan:
+    """The whole stack under mocks. Raises ProvisionError (the spec cannot be built as written) like the
+    real program would."""
+    return record(lambda: topology.build(spec, stack), stack)

@@ -1,0 +1,53 @@
+"""Resources as plain data: what the rules read, whether they came from Pulumi mocks (`drkit plan`) or from
+the engine (the CrossGuard pack). Property names are the engine's (camelCase), as both sources give them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drkit.provision import tags
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    urn: str
+    type: str  # the Pulumi type token, e.g. aws:ec2/instance:Instance
+    name: str
+    props: Mapping[str, Any]
+    region: str | None = None  # from the resource's provider; None for tls and components
+    secret_props: frozenset[str] = frozenset()  # additionalSecretOutputs, plus inputs that arrived as secrets
+    parent: str | None = None
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        value = self.props.get("tags")
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def az(self) -> str | None:
+        zone = self.props.get("availabilityZone")
+        return zone if isinstance(zone, str) else self.tags.get(tags.AZ)
+
+    def prop(self, *path: str | int) -> Any:
+        """A nested property, or None where any step is missing (or unknown in a preview)."""
+        value: Any = self.props
+        for step in path:
+            if isinstance(step, int):
+                value = value[step] if isinstance(value, list | tuple) and len(value) > step else None
+            else:
+                value = value.get(step) if isinstance(value, Mapping) else None
+            if value is None:
+                return None
+        return value
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    resources: tuple[PlannedResource, ...]
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.type == type_token]

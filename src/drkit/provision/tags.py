@@ -1,0 +1,20 @@
+"""The tags every drkit resource carries: what `drkit inventory`, the rules and operators find resources by."""
+
+from __future__ import annotations
+
+STACK = "drkit:stack"
+REGION = "drkit:region"
+COMPONENT = "drkit:component"
+ROLE = "drkit:role"  # member, mirror, backup, replica, tls-material
+MEMBER = "drkit:member"
+AZ = "drkit:az"
+CLUSTER_ROLE = "drkit:cluster-role"  # primary or standby
+BACKUP_TARGET = "drkit:backup-target"  # index of the spec's backups.targets entry a bucket serves
+
+
+def tags(stack: str, region: str, component: str, name: str, **extra: str) -> dict[str, str]:
+    """Name plus drkit's keys; `extra` uses the short keys (role, member, az, cluster_role)."""
+    keys = {"role": ROLE, "member": MEMBER, "az": AZ, "cluster_role": CLUSTER_ROLE, "target": BACKUP_TARGET}
+    result = {"Name": name, STACK: stack, REGION: region, COMPONENT: component}
+    result.update({keys[key]: value for key, value in extra.items()})
+    return result

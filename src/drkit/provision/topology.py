@@ -1,0 +1,156 @@
+"""The whole program body: a validated spec in, per-region providers and the four components out, plus the
+stack outputs (endpoints, buckets, inventory). `pulumi up` runs it through `entry`; `drkit plan` and the tests
+run it under mocks through `offline`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
+from drkit.provision.errors import ProvisionError
+from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs
+from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, inventory_document
+from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
+from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs, mirrored_prefixes
+from drkit.provision.tls import CertificateAuthority, certificate_authority
+from drkit.spec.model import Spec
+
+# Global Accelerator's API is served from us-west-2 only, whatever regions its endpoints are in.
+ACCELERATOR_REGION = "us-west-2"
+
+
+def _check_buildable(spec: Spec) -> None:
+    for region in spec.regions:
+        if region.provider == "local":
+            raise ProvisionError(
+                f"drkit:spec.regions[{region.index}].provider is local: this stack is the DR lab's; run"
+                " `drkit sandbox up --stack <stack>` for it, not `pulumi up`"
+            )
+        if region.provider != "aws":
+            raise ProvisionError(
+                f"drkit:spec.regions[{region.index}].provider is {region.provider}: drkit provisions aws regions"
+                " only so far; use provider: aws"
+            )
+    endpoint = spec.global_endpoint
+    if endpoint is not None and endpoint.type == "haproxy":
+        raise ProvisionError(
+            "drkit:spec.globalEndpoint.type is haproxy, the lab's endpoint: use route53-failover or"
+            " global-accelerator for a cloud stack"
+        )
+
+
+class Providers:
+    """One explicit aws.Provider per region, made on first use; nothing relies on the default provider."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+        self._by_region: dict[str, aws.Provider] = {}
+
+    def __call__(self, region: str) -> aws.Provider:
+        if region not in self._by_region:
+            self._by_region[region] = aws.Provider(
+                f"aws-{region}",
+                region=region,
+                default_tags={"tags": {"drkit:stack": self.stack, "drkit:managed-by": "pulumi"}},
+            )
+        return self._by_region[region]
+
+
+def build(spec: Spec, stack: str) -> dict[str, Any]:
+    """Every resource of the stack; returns the stack outputs."""
+    _check_buildable(spec)
+    provider = Providers(stack)
+    ca: CertificateAuthority | None = certificate_authority(stack) if spec.registry.tls else None
+    vaults = []
+    if spec.backups is not None:
+        vaults = [
+            BackupVault(
+                f"backups-{target.index}",
+                BackupVaultArgs(stack, target, spec.backups.retention),
+                provider(target.region),
+                provider(target.replica_region) if target.replica_region else None,
+            )
+            for target in spec.backups.targets
+            if target.type == "s3"
+        ]
+    endpoint = spec.global_endpoint
+    clusters = []
+    for region in (spec.primary, *spec.standbys):
+        clusters.append(
+            RegistryCluster(
+                region.name,
+                RegistryClusterArgs(
+                    stack=stack,
+                    region=region,
+                    registry=spec.registry,
+                    ca=ca,
+                    endpoint_type=endpoint.type if endpoint else None,
+                    endpoint_name=endpoint.name if endpoint else None,
+                    backup_bucket_arns=[vault.bucket_arn for vault in vaults],
+                    backup_key_arns=[vault.key.arn for vault in vaults],
+                ),
+                provider(region.name),
+            )
+        )
+    mirrors = []
+    if spec.replication.mode == "mirror":
+        for standby in clusters[1:]:
+            mirrors.append(
+                StandbyReplicator(
+                    f"{standby.args.region.name}-mirror",
+                    StandbyReplicatorArgs(stack, spec.registry, spec.replication, ca, clusters[0], standby),
+                )
+            )
+    global_endpoint = None
+    if endpoint is not None:
+        home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
+        global_endpoint = GlobalEndpoint("endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters), home)
+    return _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+
+
+def _outputs(
+    spec: Spec,
+    stack: str,
+    clusters: list[RegistryCluster],
+    vaults: list[BackupVault],
+    mirrors: list[StandbyReplicator],
+    endpoint: GlobalEndpoint | None,
+) -> dict[str, Any]:
+    units = tuple(f"drkit-mirror@{index}.service" for index in range(len(mirrored_prefixes(spec.replication))))
+    backups = [
+        BackupFacts(v.bucket_name, v.region, v.replica_bucket_name, v.args.target.replica_region) for v in vaults
+    ]
+
+    def document(parts: dict[str, Any]) -> dict[str, Any]:
+        facts = [
+            ClusterFacts(c.args.region.name, c.args.region.role, tuple(c.placements), parts["endpoints"][i])
+            for i, c in enumerate(clusters)
+        ]
+        mirror_facts = [
+            MirrorFacts(f"{m.region}-mirror", m.region, parts["mirrors"][i], units) for i, m in enumerate(mirrors)
+        ]
+        return inventory_document(stack, spec, facts, backups, parts["endpoint"], mirror_facts)
+
+    inventory = pulumi.Output.all(
+        endpoints=[cluster.client_endpoint for cluster in clusters],
+        mirrors=[mirror.private_ip for mirror in mirrors],
+        endpoint=endpoint.url if endpoint else None,
+    ).apply(document)
+    return {
+        "regionEndpoints": {cluster.args.region.name: cluster.client_endpoint for cluster in clusters},
+        "globalEndpoint": endpoint.url if endpoint else None,
+        "backupBuckets": [
+            {
+                "bucket": b.bucket,
+                "region": b.region,
+                "replicaBucket": b.replica_bucket,
+                "replicaRegion": b.replica_region,
+            }
+            for b in backups
+        ],
+        "inventory": inventory,
+    }

@@ -1,0 +1,69 @@
+"""`drkit inventory --from-outputs`: the YAML inventory from stack outputs, and clear errors otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from drkit.cli import main
+
+
+def inventory(*args: str) -> Result:
+    return CliRunner().invoke(main, ["inventory", *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def prod_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `pulumi stack output --json -s prod` gives: here, the outputs of prod's plan under mocks."""
+    from datetime import date
+
+    from drkit.provision import gate, offline
+    from tests.conftest import ROOT
+
+    report = gate.validate_stack(gate.stack_path(ROOT, "prod"), ROOT / "policies", date(2026, 11, 22))
+    assert report.spec is not None
+    outputs = offline.run_offline(report.spec, "prod").outputs
+    path = tmp_path_factory.mktemp("outputs") / "prod.json"
+    path.write_text(json.dumps(outputs), encoding="utf-8")
+    return path
+
+
+def test_writes_the_inventory_the_playbooks_read(prod_outputs: Path, tmp_path: Path) -> None:
+    target = tmp_path / "inv" / "prod.yml"
+    result = inventory("--stack", "prod", "--from-outputs", str(prod_outputs), "--output", str(target))
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = yaml.safe_load(target.read_text(encoding="utf-8"))
+    regions = document["all"]["children"]["registry"]["children"]
+    assert [len(group["hosts"]) for group in regions.values()] == [5, 5]
+    assert document["all"]["vars"]["drkit_stack"] == "prod"
+    assert target.read_text(encoding="utf-8").startswith("# Written by `drkit inventory --stack prod`")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        ('{"inventory": ', "not JSON: Expecting value (write it with `pulumi stack output --json -s prod"),
+        ('{"regionEndpoints": {}}', "no 'inventory' output (outputs here: regionEndpoints)"),
+        ('{"inventory": "[secret]"}', "shown as [secret] (add --show-secrets"),
+        ('{"inventory": {"all": {"vars": {"drkit_stack": "prod"}}}}', "has no registry groups"),
+        ("[1, 2]", "expected the JSON object of stack outputs"),
+    ],
+)
+def test_unusable_outputs_file_exit_2_with_the_fix(tmp_path: Path, content: str | None, expected: str) -> None:
+    path = tmp_path / "outputs.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = inventory("--stack", "prod", "--from-outputs", str(path), "--output", "-")
+    assert result.exit_code == 2
+    assert expected in result.output and str(path) in result.output
+
+
+def test_outputs_of_another_stack_are_refused(prod_outputs: Path) -> None:
+    result = inventory("--stack", "dev", "--from-outputs", str(prod_outputs), "-o", "-")
+    assert result.exit_code == 2 and "outputs of stack 'prod', not 'dev'" in result.output

@@ -1,0 +1,88 @@
+"""`drkit plan` end to end (in process, Pulumi mocks): the issue's done-when cases and the exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from drkit.cli import main
+from tests.conftest import ROOT, committed_spec, patched, write_stack
+
+
+def plan(*args: str) -> Result:
+    return CliRunner().invoke(main, ["plan", "--today", "2026-11-22", *args], catch_exceptions=False)
+
+
+def test_prod_plan_lists_members_buckets_and_failover_and_passes() -> None:
+    result = plan("--stack", "prod")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("spec: stacks/Pulumi.prod.yaml  tier critical  PASS")
+    for region in ("us-east-1", "us-west-2"):
+        for zone in "abc":
+            assert re.search(rf"^  {region}{zone}  \(\d+\)$", out, re.M), f"{region}{zone} missing"
+        assert len(re.findall(rf"ec2\.Instance\s+{region}-\d  instanceType=m6i\.large", out)) == 5
+    assert (
+        "s3.Bucket" in out
+        and "bucket=drkit-prod-backups-us-east-1" in out
+        and "bucket=drkit-prod-backups-us-west-2" in out
+    )
+    assert "s3.BucketReplicationConfig" in out
+    assert len(re.findall(r"route53\.HealthCheck\s+\S+  type=HTTP  requestInterval=10  failureThreshold=3", out)) == 2
+    assert len(re.findall(r"route53\.Record\s+\S+  name=registry\.example\.com  type=CNAME  ttl=30", out)) == 2
+    count = int(re.search(r"offline, Pulumi mocks\): (\d+) resources", out).group(1))  # type: ignore[union-attr]
+    assert count > 200
+    assert out.rstrip().endswith("resource rules: 6 passed, 0 failed")
+
+
+def test_json_plan_counts_by_region_and_az() -> None:
+    result = plan("--stack", "staging", "--format", "json")
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["exitCode"] == 0 and document["validation"]["verdict"] == "pass"
+    by_region = document["plan"]["byRegion"]
+    # Global Accelerator's resources are made through its API's home region, us-west-2.
+    assert set(by_region) == {"eu-west-1", "eu-central-1", "us-west-2", "global"}
+    assert set(by_region["eu-central-1"]) == {"eu-central-1a", "eu-central-1b", "eu-central-1c", "regional"}
+    assert sum(sum(zones.values()) for zones in by_region.values()) == document["plan"]["count"]
+    assert {r["status"] for r in document["plan"]["rules"]} == {"pass"}
+    secret_values = [
+        r for r in document["plan"]["resources"] if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
+    ]
+    assert secret_values and all(r["properties"]["secretString"] == "[secret]" for r in secret_values)
+
+
+def test_prod_with_one_az_per_region_fails_with_the_rule_ids(tmp_path: Path) -> None:
+    spec = committed_spec("prod")
+    spec["regions"] = [{**region, "availabilityZones": 1} for region in spec["regions"]]
+    write_stack(tmp_path, "prod", spec)
+    result = plan("--stack", "prod", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 1, result.output
+    assert "FAIL      DR002" in result.output  # the spec rule, as `drkit validate` prints it
+    assert "FAIL      DR401 [high] Ensure the members as built keep quorum" in result.output
+    assert "region us-east-1: 5 members over 1 AZ(s) (us-east-1a: 5)" in result.output
+
+
+def test_unknown_stack_and_lab_stack_are_unusable_input(tmp_path: Path) -> None:
+    missing = plan("--stack", "nope")
+    assert missing.exit_code == 2 and "no stack nope" in missing.output and "prod" in missing.output
+    lab = plan("--stack", "local")
+    assert lab.exit_code == 2 and "drkit sandbox up" in lab.output and "Traceback" not in lab.output
+
+
+def test_broken_stack_file_is_reported_like_validate(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  drkit:spec:\n    tier: gold\n", encoding="utf-8")
+    result = plan("--stack", "broken", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 2
+    assert "UNUSABLE INPUT" in result.output and "drkit:spec.tier" in result.output
+
+
+def test_world_open_client_cidr_fails_dr405(tmp_path: Path) -> None:
+    spec = patched(committed_spec("dev"), {"registry": {"clientCidrs": ["0.0.0.0/0"]}})
+    write_stack(tmp_path, "dev", spec)
+    result = plan("--stack", "dev", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 1
+    assert "DR405" in result.output and "opens the client port 2379 to 0.0.0.0/0" in result.output

@@ -1,0 +1,85 @@
+"""The CrossGuard pack's validate functions, fed the engine's resource shape. PolicyPack itself is never
+constructed here: it starts a gRPC server and blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions, StackValidationArgs
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from drkit.provision import crossguard
+from drkit.provision.resources import Plan
+from drkit.spec.model import Spec
+from tests.provision.conftest import PlanFor
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value a preview does not know
+
+
+def engine_resources(plan: Plan) -> list[PolicyResource]:
+    """The plan's resources as the engine hands them to a stack policy (props proxied, secrets plain)."""
+    providers = {
+        region: PolicyProviderResource(
+            "pulumi:providers:aws", unknown_checking_proxy({"region": region}), f"urn:p:{region}", region
+        )
+        for region in {r.region for r in plan.resources if r.region}
+    }
+    return [
+        PolicyResource(
+            r.type,
+            unknown_checking_proxy(dict(r.props)),
+            r.urn,
+            r.name,
+            PolicyResourceOptions(False, [], False, [], None, sorted(r.secret_props), None),  # type: ignore[arg-type]
+            providers.get(r.region or ""),
+            None,
+            [],
+            {},
+        )
+        for r in plan.resources
+    ]
+
+
+def run_policy(name: str, resources: list[PolicyResource], spec: Spec) -> list[tuple[str, str | None]]:
+    (policy,) = [p for p in crossguard.stack_policies(lambda: (spec, None)) if p.name == name]
+    violations: list[tuple[str, str | None]] = []
+    validate: Callable[..., Any] = policy.validate  # type: ignore[assignment]
+    validate(StackValidationArgs(resources), lambda message, urn=None: violations.append((message, urn)))
+    return violations
+
+
+def test_one_mandatory_policy_per_resource_rule() -> None:
+    policies = crossguard.stack_policies(lambda: (None, "unused"))
+    assert [p.name for p in policies] == ["dr401", "dr402", "dr403", "dr404", "dr405", "dr406"]
+    assert all(p.description.startswith(p.name.upper() + ": Ensure ") for p in policies)
+
+
+def test_prod_passes_every_policy(plan_for: PlanFor, stack_spec) -> None:  # type: ignore[no-untyped-def]
+    resources = engine_resources(plan_for("prod"))
+    for policy in crossguard.stack_policies():
+        assert run_policy(policy.name, resources, stack_spec("prod")) == [], policy.name
+
+
+def test_a_violation_names_the_rule_and_the_resource(plan_for: PlanFor, stack_spec) -> None:  # type: ignore[no-untyped-def]
+    resources = engine_resources(plan_for("prod"))
+    for resource in resources:
+        if resource.resource_type == "aws:ebs/volume:Volume":
+            resource.props = unknown_checking_proxy({**dict(resource.props), "encrypted": False})
+            break
+    violations = run_policy("dr402", resources, stack_spec("prod"))
+    assert len(violations) == 1
+    message, urn = violations[0]
+    assert message.startswith("DR402: EBS volume") and "fix:" in message and urn and urn.endswith("-data")
+
+
+def test_unknown_preview_values_are_left_out_not_raised() -> None:
+    props = unknown_checking_proxy({"bucket": "b", "arn": UNKNOWN, "rules": [{"id": UNKNOWN, "status": "Enabled"}]})
+    assert crossguard.known(props) == {"bucket": "b", "rules": [{"status": "Enabled"}]}
+
+
+def test_without_a_valid_spec_each_policy_reports_why(plan_for: PlanFor) -> None:
+    (policy,) = [p for p in crossguard.stack_policies(lambda: (None, "stack prod FAIL: DR002")) if p.name == "dr401"]
+    violations: list[str] = []
+    policy.validate(StackValidationArgs([]), lambda message, urn=None: violations.append(message))  # type: ignore[misc]
+    assert violations == ["DR401: cannot check without a valid drkit:spec: stack prod FAIL: DR002"]

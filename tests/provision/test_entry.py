@@ -1,0 +1,57 @@
+"""What `pulumi up` runs (drkit.provision.entry) under Pulumi mocks, and the gate's message."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from click.testing import CliRunner
+
+from drkit.cli import main as drkit
+from drkit.provision import entry, gate, offline
+from tests.conftest import ROOT, committed_spec, write_stack
+
+
+def run_entry(stack: str, spec: dict[str, Any]) -> offline.Plan:
+    def program() -> dict[str, Any]:
+        pulumi.runtime.set_config("drkit:spec", json.dumps(spec))
+        entry.main()
+        return {}
+
+    previous = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        return offline.record(program, stack)
+    finally:
+        os.chdir(previous)
+
+
+def test_pulumi_up_of_prod_builds_the_stack() -> None:
+    plan = run_entry("prod", committed_spec("prod"))
+    assert len([r for r in plan.of_type("aws:ec2/instance:Instance") if r.tags.get("drkit:role") == "member"]) == 10
+
+
+def test_a_spec_overridden_outside_the_stack_file_is_refused() -> None:
+    spec = committed_spec("prod")
+    spec["registry"]["members"] = 3
+    with pytest.raises(pulumi.RunError, match="differs from the one in this file"):
+        run_entry("prod", spec)
+
+
+def test_a_violation_stops_the_program_with_the_validate_report(tmp_path: Path) -> None:
+    spec = committed_spec("prod")
+    spec["regions"] = [{**region, "availabilityZones": 1} for region in spec["regions"]]
+    path = write_stack(tmp_path, "prod", spec)
+    report = gate.validate_stack(path, ROOT / "policies", date(2026, 11, 22), str(path))
+    message = gate.rejection(report)
+    assert message is not None
+    validate = CliRunner().invoke(drkit, ["validate", "--today", "2026-11-22", str(path)])
+    assert validate.exit_code == 1
+    # The program's message is `drkit validate`'s report, word for word, and then what to do.
+    assert message.startswith(validate.output.rsplit("\n\n", 1)[0])
+    assert "FAIL      DR002" in message and message.endswith("fix the spec or waive the rule\n")
