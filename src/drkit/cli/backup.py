@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from drkit.cli.playbook_run import exit_on_failure, human_bytes, inventory_option, run, stack_option, state_option
+from drkit.cli.playbook_run import exit_on_failure, inventory_option, run, stack_option, state_option
+from drkit.spec.units import format_size
 
 
 @click.command()
@@ -31,7 +32,7 @@ def backup(stack: str, inventory: Path | None, state_dir: Path | None) -> None:
 def render_backup(report: dict[str, Any]) -> str:
     lines = [
         f"snapshot {report['snapshot']}: revision {report['revision']}, {report['key_count']} keys,"
-        f" {human_bytes(int(report['bytes']))}, from {report['source']}, in {report['seconds']}s"
+        f" {format_size(int(report['bytes']))}, from {report['source']}, in {report['seconds']}s"
     ]
     retention = report.get("retention") or {}
     for target in report.get("served", []):
@@ -67,7 +68,7 @@ def list_backups(stack: str, inventory: Path | None, state_dir: Path | None, out
             state = "complete" if entry["complete"] else "INCOMPLETE"
             click.echo(
                 f"  {entry['id']}  {entry['started_at']}  rev {entry['revision']}  {entry['key_count']} keys"
-                f"  {human_bytes(int(entry['size'] or 0))}  {state}"
+                f"  {format_size(int(entry['size'] or 0))}  {state}"
             )
         unmanaged = catalog[target].get("unmanaged", [])
         if unmanaged:

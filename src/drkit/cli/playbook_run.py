@@ -56,12 +56,3 @@ def exit_on_failure(result: PlaybookRun, what: str) -> None:
     if not result.ok:
         click.echo(f"error: {what} failed: {result.failure_message()}", err=True)
         sys.exit(1)
-
-
-def human_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

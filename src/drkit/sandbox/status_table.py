@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drkit.spec.units import format_size
+
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -15,7 +17,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 def _size(value: int | None) -> str:
     if value is None:
         return "-"
-    return f"{value / 1024:.0f}KiB" if value < 1024 * 1024 else f"{value / 1024 / 1024:.1f}MiB"
+    return format_size(value)
 
 
 def render_status(report: dict[str, Any]) -> str:

@@ -25,6 +25,11 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _BYTES_PER_UNIT[match.group(2)]
 
 
+def format_size(count: int) -> str:
+    """Compact human form of a byte count: 32KiB below a MiB, 285.3MiB above."""
+    return f"{count / 1024:.0f}KiB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f}MiB"
+
+
 def format_duration(seconds: float | None) -> str:
     """Compact human form: 2.1s, 1m30s, 6m12s, 1h15m, 3d. None (unreachable) is shown as 'none'."""
     if seconds is None:
