@@ -54,10 +54,13 @@ def by_hand(plan: LabPlan, directory: Path, lab: Lab) -> float:
     paths = LabPaths(directory)
     paths.data.mkdir(parents=True)
     write_etcd_configs(plan, paths)
+    # The floor runs the real binary directly, not through the lab's release links.
     start = time.perf_counter()
     processes = [
         subprocess.Popen(
-            etcd_command(member, lab.binaries, paths), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [str(lab.binaries.etcd), *etcd_command(member, paths)[1:]],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for member in plan.members
     ]

@@ -15,6 +15,7 @@ from drkit.sandbox.inventory import inventory
 from drkit.sandbox.lab import Lab, LabError
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan, plan_lab
+from drkit.sandbox.releases import link_members, link_releases, member_version
 from tests.sandbox.conftest import local_spec
 
 
@@ -43,9 +44,19 @@ def test_the_saved_plan_round_trips(plan: LabPlan) -> None:
 def test_a_lab_built_from_another_spec_is_refused(plan: LabPlan, policies: PolicySet, tmp_path: Path) -> None:
     (tmp_path / "lab.json").write_text(plan.to_json())
     data = json.loads(plan.to_json())
-    data["version"] = "3.5.1"
+    data["regions"] = data["regions"][:1]
     with pytest.raises(LabError, match="built from a different spec"):
         Lab.prepare(LabPlan.from_json(json.dumps(data)), tmp_path)
+
+
+def test_a_new_spec_version_keeps_the_saved_lab(plan: LabPlan, tmp_path: Path) -> None:
+    # After `drkit upgrade`, the spec is edited to the new version: the lab keeps its data and ports, and
+    # new links would get the new version (existing ones stay: see the release-link test).
+    (tmp_path / "lab.json").write_text(plan.to_json())
+    data = json.loads(plan.to_json())
+    data["version"], data["base_port"] = "3.5.1", 40000
+    again = Lab.prepare(LabPlan.from_json(json.dumps(data)), tmp_path)
+    assert again.plan.version == "3.5.1" and again.plan.base_port == 30000
 
 
 def test_a_saved_lab_keeps_its_ports(plan: LabPlan, policies: PolicySet, tmp_path: Path) -> None:
@@ -69,6 +80,8 @@ def test_supervisor_never_restarts_members_but_restarts_the_mirror(plan: LabPlan
     config = supervisord_conf(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
     member = config.split("[program:etcd-lab-east-1]")[1].split("[program:")[0]
     assert "autorestart=false" in member
+    # Through the member's release link, which an upgrade re-points.
+    assert f"command={tmp_path / 'bin' / 'lab-east-1' / 'etcd'} --config-file" in member
     assert f"--config-file={tmp_path / 'etc' / 'lab-east-1.yml'}" in member
     mirror = config.split("[program:mirror-lab-west]")[1].split("[program:")[0]
     assert "autorestart=true" in mirror and "autostart=false" in mirror
@@ -92,12 +105,14 @@ def test_rsyncd_serves_a_module_under_the_state_dir(plan: LabPlan, tmp_path: Pat
 
 
 def test_inventory_names_every_member_with_the_shared_variables(plan: LabPlan, tmp_path: Path) -> None:
-    data = inventory(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
+    data = inventory(plan, LabPaths(tmp_path))
     regions = data["all"]["children"]["registry"]["children"]
     host = regions["region_lab_east"]["hosts"]["lab-east-2"]
     assert host["drkit_client_url"] == "http://127.0.0.1:30002"
     assert host["drkit_data_dir"] == str(tmp_path / "data" / "lab-east-2")
-    assert host["drkit_etcdctl_bin"] == "/usr/bin/etcdctl" and host["drkit_etcdutl_bin"] is None
+    assert host["drkit_etcdctl_bin"] == str(tmp_path / "bin" / "lab-east-2" / "etcdctl")
+    assert host["drkit_etcd_current_link"] == str(tmp_path / "bin" / "lab-east-2")
+    assert data["all"]["vars"]["drkit_etcd_releases_dir"] == str(tmp_path / "releases")
     assert host["drkit_stop_command"].endswith("stop etcd-lab-east-2")
     assert set(regions["region_lab_west"]["hosts"]) == {"lab-west-1", "lab-west-2", "lab-west-3"}
     target = data["all"]["children"]["backup_targets"]["hosts"]["lab-rsync"]
@@ -114,3 +129,19 @@ def test_binaries_by_version() -> None:
         find_binaries("3.5.99")
     with pytest.raises(BinaryMissingError, match="pick one of those"):
         find_binaries("3.6.4")
+
+
+def test_members_run_through_release_links_that_up_never_repoints(plan: LabPlan, tmp_path: Path) -> None:
+    paths = LabPaths(tmp_path)
+    assert set(link_releases(paths)) >= {"3.4.23", "3.5.1"}
+    assert (paths.release("3.4.23") / "etcd").resolve() == Path("/usr/bin/etcd")
+    assert (paths.release("3.5.1") / "etcdutl").resolve() == find_binaries("3.5.1").etcdutl
+    link_members(plan, paths)
+    assert member_version(paths, "lab-east-1") == "3.4.23"
+    assert (paths.member_bin("lab-east-1") / "etcdctl").resolve() == Path("/usr/bin/etcdctl")
+    # An upgrade re-points one member's link; a later `up` (links again) keeps it.
+    paths.member_bin("lab-east-1").unlink()
+    paths.member_bin("lab-east-1").symlink_to(paths.release("3.5.1"))
+    link_members(plan, paths)
+    assert member_version(paths, "lab-east-1") == "3.5.1"
+    assert member_version(paths, "lab-east-2") == "3.4.23"

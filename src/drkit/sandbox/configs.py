@@ -47,8 +47,9 @@ def write_etcd_configs(plan: LabPlan, paths: LabPaths) -> None:
         paths.etcd_config(member.name).write_text(header + body, encoding="utf-8")
 
 
-def etcd_command(member: Member, binaries: EtcdBinaries, paths: LabPaths) -> list[str]:
-    return [str(binaries.etcd), f"--config-file={paths.etcd_config(member.name)}"]
+def etcd_command(member: Member, paths: LabPaths) -> list[str]:
+    # Through the member's release link, so an upgrade is re-pointing the link and restarting the program.
+    return [str(paths.member_bin(member.name) / "etcd"), f"--config-file={paths.etcd_config(member.name)}"]
 
 
 def mirror_command(plan: LabPlan, standby_index: int, prefix: str, binaries: EtcdBinaries) -> list[str]:
@@ -123,7 +124,7 @@ serverurl=unix://{paths.supervisor_socket}
         sections.append(
             _program(
                 member.program,
-                etcd_command(member, binaries, paths),
+                etcd_command(member, paths),
                 paths.logs / f"{member.program}.log",
                 autostart=True,
                 autorestart=False,

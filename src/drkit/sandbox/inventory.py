@@ -8,12 +8,11 @@ from typing import Any
 
 import yaml
 
-from drkit.sandbox.binaries import EtcdBinaries
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan
 
 
-def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[str, Any]:
+def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
     supervisorctl = f"{Path(sys.executable).with_name('supervisorctl')} -c {paths.supervisor_conf}"
     regions: dict[str, Any] = {}
     for region in plan.regions:
@@ -34,9 +33,11 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
                 "drkit_data_dir": str(paths.member_data(member.name)),
                 "drkit_etcd_config_file": str(paths.etcd_config(member.name)),
                 "drkit_etcd_config_format": "yaml",
-                "drkit_etcd_bin": str(binaries.etcd),
-                "drkit_etcdctl_bin": str(binaries.etcdctl),
-                "drkit_etcdutl_bin": str(binaries.etcdutl) if binaries.etcdutl else None,
+                # The member's release link: these follow it through an upgrade (etcdutl exists from 3.5).
+                "drkit_etcd_bin": str(paths.member_bin(member.name) / "etcd"),
+                "drkit_etcdctl_bin": str(paths.member_bin(member.name) / "etcdctl"),
+                "drkit_etcdutl_bin": str(paths.member_bin(member.name) / "etcdutl"),
+                "drkit_etcd_current_link": str(paths.member_bin(member.name)),
                 "drkit_start_command": f"{supervisorctl} start {member.program}",
                 "drkit_stop_command": f"{supervisorctl} stop {member.program}",
             }
@@ -46,6 +47,7 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
             "vars": {
                 "drkit_stack": plan.stack,
                 "drkit_etcd_version": plan.version,
+                "drkit_etcd_releases_dir": str(paths.releases),
                 "drkit_state_dir": str(paths.root),
                 "drkit_ephemeral_prefixes": list(plan.ephemeral_prefixes),
                 "drkit_lease_ttl": plan.lease_ttl_s,
@@ -84,8 +86,8 @@ def inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> dict[st
     }
 
 
-def write_inventory(plan: LabPlan, binaries: EtcdBinaries, paths: LabPaths) -> Path:
+def write_inventory(plan: LabPlan, paths: LabPaths) -> Path:
     header = f"# Written by `drkit sandbox up` for stack {plan.stack}; regenerated on every up.\n"
-    body = yaml.safe_dump(inventory(plan, binaries, paths), sort_keys=False)
+    body = yaml.safe_dump(inventory(plan, paths), sort_keys=False)
     paths.inventory.write_text(header + body, encoding="utf-8")
     return paths.inventory

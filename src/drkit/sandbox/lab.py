@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from drkit.sandbox.inventory import write_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import PLAN_FILE, LabPlan, Member, load_saved_plan
 from drkit.sandbox.ports import check_free
+from drkit.sandbox.releases import link_members, link_releases, member_version
 from drkit.sandbox.supervisor_client import Supervisor, pid_alive
 
 Progress = Callable[[str], None]
@@ -54,10 +55,11 @@ class Lab:
         if saved is not None:
             if _shape(saved) != _shape(plan):
                 raise LabError(
-                    f"the lab in {state_dir} was built from a different spec (regions, members or version changed):"
+                    f"the lab in {state_dir} was built from a different spec (regions or members changed):"
                     " run `drkit sandbox down --purge` first (its data is moved aside, not deleted)"
                 )
-            plan = saved
+            # The spec's version is what new links get; members keep running what their links say.
+            plan = replace(saved, version=plan.version)
         return cls(paths, plan, find_binaries(plan.version))
 
     @classmethod
@@ -79,18 +81,32 @@ class Lab:
         (self.paths.root / PLAN_FILE).write_text(self.plan.to_json(), encoding="utf-8")
         serving = endpoint.load_serving(self.paths, self.plan)
         write_etcd_configs(self.plan, self.paths)
+        link_releases(self.paths)
+        link_members(self.plan, self.paths)
         self.paths.supervisor_conf.write_text(supervisord_conf(self.plan, self.binaries, self.paths))
         self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, serving))
         self.paths.rsyncd_conf.write_text(rsyncd_conf(self.plan, self.paths))
-        progress(f"starting supervisord with {len(self.plan.members)} etcd {self.plan.version} members")
+        self._report_versions(progress)
+        progress(f"starting supervisord with {len(self.plan.members)} etcd members")
         supervisor.start()
         self._wait_healthy(self.plan.members, progress)
         self._start_mirrors(progress)
         self._wait_endpoint(progress)
-        inventory = write_inventory(self.plan, self.binaries, self.paths)
+        inventory = write_inventory(self.plan, self.paths)
         return (
             f"lab {self.plan.stack} is up: endpoint http://127.0.0.1:{self.plan.endpoint_port}, inventory {inventory}"
         )
+
+    def _report_versions(self, progress: Progress) -> None:
+        """Say which members run another release than the spec's, and how to converge them safely."""
+        behind = {m.name: member_version(self.paths, m.name) for m in self.plan.members}
+        behind = {name: version for name, version in behind.items() if version != self.plan.version}
+        if behind:
+            runs = ", ".join(f"{name} runs {version}" for name, version in behind.items())
+            progress(
+                f"{runs}; the spec asks for {self.plan.version}: `drkit upgrade --stack {self.plan.stack}"
+                f" --to {self.plan.version}` changes them member by member (`up` never does)"
+            )
 
     def _resume(self, progress: Progress) -> str:
         """supervisord already runs: start whatever is not running, or say nothing changed."""
@@ -107,7 +123,7 @@ class Lab:
         for name in stopped:
             if not name.startswith("etcd-") and (not name.startswith("mirror-") or name in mirrors):
                 self.supervisor.start_program(name)
-        write_inventory(self.plan, self.binaries, self.paths)
+        write_inventory(self.plan, self.paths)
         return f"lab {self.plan.stack} was up; started {', '.join(sorted(stopped))}"
 
     def _wait_healthy(self, members: tuple[Member, ...] | list[Member], progress: Progress) -> None:
@@ -378,5 +394,6 @@ class Lab:
 
 
 def _shape(plan: LabPlan) -> tuple[Any, ...]:
-    """What must not change under an existing lab's data: regions, member names and the etcd version."""
-    return (plan.version, tuple((r.name, r.role, tuple(m.name for m in r.members)) for r in plan.regions))
+    """What must not change under an existing lab's data: regions and member names. (The etcd version may:
+    members keep their release links, and `drkit upgrade` moves them.)"""
+    return tuple((r.name, r.role, tuple(m.name for m in r.members)) for r in plan.regions)

@@ -32,6 +32,19 @@ class LabPaths:
         return self.etc / f"{member}.yml"
 
     @property
+    def releases(self) -> Path:
+        """One directory per installed etcd version, holding links to its etcd, etcdctl (and etcdutl)."""
+        return self.root / "releases"
+
+    def release(self, version: str) -> Path:
+        return self.releases / version
+
+    def member_bin(self, member: str) -> Path:
+        """The link a member's binaries are run through (-> releases/<version>): upgrading a member is
+        re-pointing this link and restarting it, as /opt/etcd/current is on a cloud host."""
+        return self.root / "bin" / member
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -89,5 +102,5 @@ class LabPaths:
                     f"the state dir {self.root} is too deep for the lab's unix sockets ({socket_path});"
                     " pass a shorter --state-dir"
                 )
-        for directory in (self.root, self.etc, self.data, self.logs, self.run, self.backups):
+        for directory in (self.root, self.etc, self.data, self.logs, self.run, self.backups, self.releases):
             directory.mkdir(parents=True, exist_ok=True)
