@@ -11,6 +11,7 @@ from drkit.cli.inventory import inventory
 from drkit.cli.plan import plan
 from drkit.cli.restore import restore
 from drkit.cli.sandbox import sandbox
+from drkit.cli.upgrade import upgrade
 from drkit.cli.validate import validate
 
 
@@ -28,3 +29,4 @@ main.add_command(restore)
 main.add_command(drill)
 main.add_command(plan)
 main.add_command(inventory)
+main.add_command(upgrade)

@@ -18,6 +18,7 @@ class Ack:
     value: str
     revision: int
     at: float  # time.monotonic() when the write was acknowledged
+    wall: float = 0.0  # time.time() then, to line acks up with a playbook's timestamps
 
 
 class Background:
@@ -65,7 +66,7 @@ class Ledger:
             key, value = f"{self.prefix}{sequence:08d}", f"{sequence}:{time.time():.6f}"
             try:
                 revision = etcd_client.put(self.url, key, value, timeout=1.0)
-                self.acks.append(Ack(key, value, revision, time.monotonic()))
+                self.acks.append(Ack(key, value, revision, time.monotonic(), time.time()))
             except EtcdUnavailableError:
                 self.failures += 1
             stopping.wait(interval)
