@@ -45,3 +45,19 @@ def test_progress_is_one_line_per_task_with_its_outcomes() -> None:
     assert lines[1].startswith("  ✗") and lines[1].endswith("Ship it  failed=1")
     assert events.stats == {"report": 1}
     assert events.failures[0].message == "rsync: refused"
+
+
+@pytest.mark.parametrize("version", ["3.5", "v3.5.17", "latest"])
+def test_an_upgrade_target_that_is_not_a_release_version_is_refused(version: str) -> None:
+    result = CliRunner().invoke(main, ["upgrade", "--stack", "local", "--to", version])
+    assert result.exit_code == 2
+    assert "is not an etcd release version: give major.minor.patch, like 3.5.17" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unsafe_upgrade_target_without_a_waiver_is_refused_before_any_playbook(tmp_path: Path) -> None:
+    # prod waives nothing: 3.5.1's known data-inconsistency bugs refuse it (policy DR101), lab or not.
+    result = CliRunner().invoke(main, ["upgrade", "--stack", "prod", "--to", "3.5.1", "-i", str(tmp_path / "x.yml")])
+    assert result.exit_code == 2
+    assert "etcd 3.5.1: 3.5.0-3.5.2 can leave members with diverging data" in result.output
+    assert "(policy DR101)" in result.output and "waive the rule in stacks/Pulumi.prod.yaml" in result.output

@@ -55,5 +55,5 @@ def test_mirror_unit_per_prefix_with_tls() -> None:
     config = yaml.safe_load(text.removeprefix("#cloud-config\n"))
     files = {f["path"]: f["content"] for f in config["write_files"]}
     assert files["/etc/drkit/mirror-0.env"] == f"MIRROR_ARGS={arguments}\n"
-    assert "ExecStart=/usr/local/bin/etcdctl $MIRROR_ARGS" in files["/etc/systemd/system/drkit-mirror@.service"]
+    assert "ExecStart=/opt/etcd/current/etcdctl $MIRROR_ARGS" in files["/etc/systemd/system/drkit-mirror@.service"]
     assert config["runcmd"][-1] == ["systemctl", "enable", "--now", "drkit-mirror@0.service"]

@@ -7,7 +7,6 @@ from collections import Counter
 import pytest
 
 from drkit.provision.rules import ResourceRuleContext, evaluate_resources
-from drkit.sandbox.binaries import EtcdBinaries
 from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import plan_lab
@@ -100,11 +99,7 @@ def test_staging_uses_global_accelerator_with_the_standby_dialled_to_zero(plan_f
 
 def test_inventory_output_uses_the_lab_inventory_names(plan_for: PlanFor, stack_spec, tmp_path) -> None:  # type: ignore[no-untyped-def]
     cloud = plan_for("prod").outputs["inventory"]
-    lab = lab_inventory(
-        plan_lab("local", stack_spec("local")),
-        EtcdBinaries("3.4.23", tmp_path / "etcd", tmp_path / "etcdctl", None),
-        LabPaths(tmp_path),
-    )
+    lab = lab_inventory(plan_lab("local", stack_spec("local")), LabPaths(tmp_path))
     lab_member = next(iter(lab["all"]["children"]["registry"]["children"]["region_lab_east"]["hosts"].values()))
     cloud_regions = cloud["all"]["children"]["registry"]["children"]
     assert set(cloud_regions) == {"region_us_east_1", "region_us_west_2"}

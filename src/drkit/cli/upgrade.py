@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from drkit.cli.common import load_policies_or_exit, load_stack_spec, project_root
 from drkit.cli.playbook_run import inventory_option, run, stack_option, state_option
 from drkit.operate.runner import PlaybookRun
+from drkit.operate.upgrade_target import judge_target
 from drkit.report import EXIT_UNUSABLE_INPUT
 from drkit.spec.model import Spec
 
@@ -20,7 +22,13 @@ from drkit.spec.model import Spec
 @stack_option
 @inventory_option
 @state_option
-@click.option("--to", "version", metavar="VERSION", help="The etcd version to run. Default: the spec's.")
+@click.option(
+    "--to",
+    "version",
+    metavar="VERSION",
+    callback=lambda _ctx, _param, value: _release_version(value),
+    help="The etcd version to run, like 3.5.17. Default: the spec's registry.version.",
+)
 @click.option("--restart", is_flag=True, help="Restart members already on the version too (a rolling restart).")
 @click.option("--yes", is_flag=True, help="Really upgrade. Without it: check everything and print the plan only.")
 @click.option(
@@ -77,25 +85,31 @@ def upgrade(
         click.echo(f"every cluster of {stack} runs etcd {target}; set registry.version to {target} in the stack's spec")
 
 
+def _release_version(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        raise click.BadParameter(f"{value!r} is not an etcd release version: give major.minor.patch, like 3.5.17")
+    return value
+
+
 def _release_waiver(stack: str, spec: Spec, target: str) -> str:
-    """The stack's reason for running a target DR101 calls unsafe or unknown; refuses (exit 2) without one."""
+    """The stack's waiver that accepts a target its rules flag (DR101), or "" when none is needed; a target
+    the rules refuse and no waiver accepts ends here with exit 2, before any playbook runs."""
     policies = load_policies_or_exit(project_root() / "policies")
-    status, why = policies.releases.status(target) if target.count(".") == 2 else ("unknown", target)
-    waiver = next((w for w in spec.waivers if w.rule == "DR101" and w.expires >= date.today()), None)
-    if status == "safe":
-        return ""
-    if waiver is None:
+    verdict = judge_target(spec, policies, target, date.today())
+    if verdict.refusals:
         click.echo(
-            f"error: {why} (policy DR101). Pick a safe release, or waive DR101 in stacks/Pulumi.{stack}.yaml"
-            " with a reason and an expiry date. Nothing was changed.",
+            f"error: {'; '.join(verdict.refusals)}. Pick a safe release, or waive the rule in"
+            f" stacks/Pulumi.{stack}.yaml with a reason and an expiry date. Nothing was changed.",
             err=True,
         )
         sys.exit(EXIT_UNUSABLE_INPUT)
-    return f"DR101 waived in stacks/Pulumi.{stack}.yaml until {waiver.expires}: {waiver.reason}"
+    return "; ".join(f"{waiver} (stacks/Pulumi.{stack}.yaml)" for waiver in verdict.waivers)
 
 
 def _exit_failed(result: PlaybookRun, region: str, regions: list[str]) -> None:
-    later = regions[regions.index(region) + 1 :]
+    """Say why `region` failed and which regions were never started (`regions`: the upgrade's order, or
+    empty for a pre-flight, which starts nothing anywhere); exit 2 for a refusal, 1 for a failure."""
+    later = regions[regions.index(region) + 1 :] if region in regions else []
     untouched = f"; not started: {', '.join(later)}" if later else ""
     # The pre-flight's refusals are named "Refuse ...": the request was unusable, and nothing changed.
     refused = any(failure.task.startswith("Refuse") for failure in result.failures)
@@ -113,9 +127,14 @@ def render_upgrade(report: dict[str, Any]) -> str:
     order = ", ".join(report["queue"])
     skipped = f"; already on {target}: {', '.join(report['skipped'])}" if report.get("skipped") else ""
     if report.get("dry_run"):
+        install = (
+            f" etcd {target} is installed first on: {', '.join(report['install_on'])}."
+            if report.get("install_on")
+            else ""
+        )
         return (
             f"DRY RUN {cluster}: {report['mode']} {source} -> {target}, in this order: {order}"
-            f" (leader {report['leader']} last){skipped}. A verified backup is taken first."
+            f" (leader {report['leader']} last){skipped}. A verified backup is taken first.{install}"
             "\nNothing was stopped or changed. Re-run with --yes to upgrade."
         )
     lines = []

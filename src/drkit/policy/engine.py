@@ -57,6 +57,8 @@ def evaluate(
             results.append(RuleResult(rule, "fail", findings))
         else:
             results.append(RuleResult(rule, "advisory", findings))
+    # A waiver of a rule that also judges upgrade targets is kept for `drkit upgrade` (see Rule).
+    used |= {rule.id for rule in rules if rule.judges_upgrade_targets}
     unused = tuple(waiver for rule_id, waiver in current.items() if rule_id not in used)
     return tuple(results), unused
 

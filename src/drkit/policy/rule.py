@@ -63,6 +63,9 @@ class Rule:
     remediation: str
     check: Check
     waivable: bool = True
+    # The rule also judges the version `drkit upgrade` moves a cluster to (the spec as it would be after the
+    # upgrade), so a waiver of it serves upgrades even while the running version passes.
+    judges_upgrade_targets: bool = False
 
     @property
     def description(self) -> str:
@@ -85,12 +88,19 @@ def check_rule_metadata(id: str, name: str, category: str, severity: str) -> Non
 
 
 def rule(
-    *, id: str, name: str, category: str, severity: Severity, remediation: str, waivable: bool = True
+    *,
+    id: str,
+    name: str,
+    category: str,
+    severity: Severity,
+    remediation: str,
+    waivable: bool = True,
+    judges_upgrade_targets: bool = False,
 ) -> Callable[[Check], Rule]:
     """Turn a check function into a Rule. The arguments are checked here so a bad rule fails at load."""
     check_rule_metadata(id, name, category, severity)
 
     def wrap(check: Check) -> Rule:
-        return Rule(id, name, category, severity, remediation, check, waivable)
+        return Rule(id, name, category, severity, remediation, check, waivable, judges_upgrade_targets)
 
     return wrap

@@ -14,24 +14,43 @@ import yaml
 ETCD_RELEASES = "https://github.com/etcd-io/etcd/releases/download"
 PKI_DIR = "/etc/etcd/pki"
 DATA_DIR = "/var/lib/etcd"
-BIN_DIR = "/usr/local/bin"
+# Every etcd release a host has lives in its own directory, and etcd runs through one link to the current
+# one: the rolling-upgrade playbook installs the next release beside it and re-points the link member by
+# member (the lab's layout is the same, drkit.sandbox.releases).
+RELEASES_DIR = "/opt/etcd/releases"
+CURRENT_LINK = "/opt/etcd/current"
+BIN_DIR = CURRENT_LINK
+INSTALL_ETCD = "/usr/local/sbin/drkit-install-etcd"
 # A member publishes drkit/Registry Promoted=1 every minute while this file exists. The endpoint's health
 # check for the region requires it, so a standby is never in rotation before a failover has promoted it.
 PROMOTED_MARKER = "/etc/drkit/promoted"
 METRIC_NAMESPACE = "drkit/Registry"
 
-_INSTALL_ETCD = """#!/bin/sh
-# Install etcd VERSION for ARCH from the release tarball, after checking it against the release's SHA256SUMS.
+_INSTALL_ETCD_TEMPLATE = """#!/bin/sh
+# drkit-install-etcd VERSION [ARCH] [BASE]: install etcd VERSION into @RELEASES@/VERSION after checking the
+# release tarball against its SHA256SUMS. Only on first boot is @CURRENT@ pointed at it: afterwards the
+# rolling-upgrade playbook re-points the link, one member at a time. An installed release is left alone.
 set -eu
-version="$1"; arch="$2"; base="$3"
-tarball="etcd-v${version}-linux-${arch}.tar.gz"
-work="$(mktemp -d)"; cd "$work"
-curl -fsSLO --retry 5 "${base}/v${version}/${tarball}"
-curl -fsSLO --retry 5 "${base}/v${version}/SHA256SUMS"
-grep " ${tarball}\\$" SHA256SUMS | sha256sum -c -
-tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
-  || tar -xzf "$tarball" --strip-components=1 -C @BIN@ --wildcards '*/etcd' '*/etcdctl'
-rm -rf "$work"
+version="$1"
+case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=amd64 ;; esac
+arch="${2:-$arch}"; base="${3:-@BASE@}"
+dest="@RELEASES@/${version}"
+if [ ! -x "$dest/etcd" ]; then
+  tarball="etcd-v${version}-linux-${arch}.tar.gz"
+  work="$(mktemp -d)"; cd "$work"
+  curl -fsSLO --retry 5 "${base}/v${version}/${tarball}"
+  curl -fsSLO --retry 5 "${base}/v${version}/SHA256SUMS"
+  grep " ${tarball}\\$" SHA256SUMS | sha256sum -c -
+  install -d "$dest.partial"
+  into="$dest.partial"
+  tar -xzf "$tarball" --strip-components=1 -C "$into" --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
+    || tar -xzf "$tarball" --strip-components=1 -C "$into" --wildcards '*/etcd' '*/etcdctl'
+  mv "$dest.partial" "$dest"
+  cd /; rm -rf "$work"
+fi
+[ -e @CURRENT@ ] || ln -s "$dest" @CURRENT@
+# Operators' etcdctl on PATH follows the member's release (etcdutl exists from 3.5 on).
+for tool in etcd etcdctl etcdutl; do [ -e "@PATH@/$tool" ] || ln -sf "@CURRENT@/$tool" "@PATH@/$tool"; done
 """
 
 _FETCH_TLS = """#!/bin/sh
@@ -164,7 +183,14 @@ def _fill(template: str, **values: str) -> str:
     return template
 
 
-_INSTALL_ETCD = _fill(_INSTALL_ETCD, bin=BIN_DIR)
+def install_etcd_script(
+    releases: str = RELEASES_DIR, current: str = CURRENT_LINK, base: str = ETCD_RELEASES, path: str = "/usr/local/bin"
+) -> str:
+    """drkit-install-etcd, for these directories (tests run it against a temporary tree and a file:// base)."""
+    return _fill(_INSTALL_ETCD_TEMPLATE, releases=releases, current=current, base=base, path=path)
+
+
+_INSTALL_ETCD = install_etcd_script()
 _FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
 _PUBLISH_PROMOTED = _fill(_PUBLISH_PROMOTED, marker=PROMOTED_MARKER, ns=METRIC_NAMESPACE)
 _ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
@@ -177,14 +203,14 @@ def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
 
 def _common_files(boot: Boot) -> list[dict[str, str]]:
     return [
-        _file("/usr/local/sbin/drkit-install-etcd", _INSTALL_ETCD, "0755"),
+        _file(INSTALL_ETCD, _INSTALL_ETCD, "0755"),
         _file("/usr/local/sbin/drkit-fetch-tls", _FETCH_TLS, "0755"),
     ]
 
 
 def _common_commands(boot: Boot) -> list[list[str]]:
     return [
-        ["/usr/local/sbin/drkit-install-etcd", boot.version, boot.arch, ETCD_RELEASES],
+        [INSTALL_ETCD, boot.version, boot.arch, ETCD_RELEASES],
         ["/usr/local/sbin/drkit-fetch-tls", boot.tls_secret_id, boot.region],
     ]
 

@@ -45,12 +45,6 @@ def group_name(region: str) -> str:
     return f"region_{region.replace('-', '_')}"
 
 
-def _etcdutl(version: str) -> str | None:
-    """etcdutl ships from 3.5 on; 3.4 restores with etcdctl."""
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return f"{cloud_init.BIN_DIR}/etcdutl" if (major, minor) >= (3, 5) else None
-
-
 def inventory_document(
     stack: str,
     spec: Spec,
@@ -81,7 +75,10 @@ def inventory_document(
                 "drkit_etcd_config_format": "env",
                 "drkit_etcd_bin": f"{cloud_init.BIN_DIR}/etcd",
                 "drkit_etcdctl_bin": f"{cloud_init.BIN_DIR}/etcdctl",
-                "drkit_etcdutl_bin": _etcdutl(registry.version),
+                # Through the current-release link: these follow the member through an upgrade (etcdutl
+                # exists from 3.5 on; the playbooks look for it before using it).
+                "drkit_etcdutl_bin": f"{cloud_init.BIN_DIR}/etcdutl",
+                "drkit_etcd_current_link": cloud_init.CURRENT_LINK,
                 "drkit_start_command": f"{_SYSTEMCTL} start etcd",
                 "drkit_stop_command": f"{_SYSTEMCTL} stop etcd",
             }
@@ -94,6 +91,8 @@ def inventory_document(
     global_vars: dict[str, Any] = {
         "drkit_stack": stack,
         "drkit_etcd_version": registry.version,
+        "drkit_etcd_releases_dir": cloud_init.RELEASES_DIR,
+        "drkit_etcd_install_command": cloud_init.INSTALL_ETCD,
         "drkit_tls": registry.tls,
         "drkit_ephemeral_prefixes": list(registry.ephemeral_prefixes),
         "drkit_lease_ttl": max(1, round(registry.lease_ttl)),

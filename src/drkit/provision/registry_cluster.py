@@ -451,7 +451,10 @@ class RegistryCluster(pulumi.ComponentResource):
                     "kms_key_id": self.kms_key.arn,
                 },
                 tags=member_tags,
-                opts=self._opts(ignore_changes=["ami"]),
+                # cloud-init runs the user data at first boot only, and AWS applies a change to it by stopping
+                # the instance: a new registry.version in the spec would stop every member at once. A new
+                # release (or image) reaches members through the rolling-upgrade playbook instead.
+                opts=self._opts(ignore_changes=["ami", "userData"]),
             )
             aws.ec2.VolumeAttachment(
                 f"{member.name}-data",

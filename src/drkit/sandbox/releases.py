@@ -38,13 +38,18 @@ def link_releases(paths: LabPaths) -> list[str]:
     return versions
 
 
+def relink_member(paths: LabPaths, member: str, version: str) -> None:
+    """Point a member's link at `version` (it runs that after its next start), as the upgrade playbook does."""
+    link = paths.member_bin(member)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    _link(Path("..") / paths.releases.name / version, link)
+
+
 def link_members(plan: LabPlan, paths: LabPaths) -> None:
     """Give every member without a binary link one to the plan's version; existing links are kept."""
     for member in plan.members:
-        link = paths.member_bin(member.name)
-        if not link.is_symlink():
-            link.parent.mkdir(parents=True, exist_ok=True)
-            _link(Path("..") / paths.releases.name / plan.version, link)
+        if not paths.member_bin(member.name).is_symlink():
+            relink_member(paths, member.name, plan.version)
 
 
 def member_version(paths: LabPaths, member: str) -> str | None:

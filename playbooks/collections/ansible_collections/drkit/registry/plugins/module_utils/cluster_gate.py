@@ -60,12 +60,13 @@ class MemberStatus:
 
 
 def _json_list(stdout: str) -> list[dict[str, Any]]:
-    """etcdctl -w json prints one JSON array for the endpoints that answered (and errors on stderr)."""
+    """etcdctl -w json prints one JSON array for the endpoints that answered; its errors go to stderr, but
+    read only the array in case they were merged in after it."""
     start = stdout.find("[")
     if start < 0:
         return []
     try:
-        value = json.loads(stdout[start:])
+        value, _ = json.JSONDecoder().raw_decode(stdout[start:])
     except ValueError:
         return []
     return value if isinstance(value, list) else []

@@ -8,7 +8,7 @@ module: cluster_status
 short_description: Report each etcd member's ID, version, leader flag, indexes, revision and health
 description:
   - One C(etcdctl endpoint status) and one C(endpoint health) over all endpoints; members that do not answer
-    are listed in C(unreachable) rather than failing the task.
+    are listed in C(not_answering) rather than failing the task.
 extends_documentation_fragment:
   - drkit.registry.etcdctl
 author: drkit maintainers
@@ -31,7 +31,8 @@ members:
   elements: dict
 leader_url: {description: The leader's client URL, empty when no member names one, returned: success, type: str}
 versions: {description: The distinct versions the members run, returned: success, type: list, elements: str}
-unreachable: {description: Endpoints that gave no status, returned: success, type: list, elements: str}
+# Not "unreachable": Ansible takes a result with that key for an unreachable host.
+not_answering: {description: Endpoints that gave no status, returned: success, type: list, elements: str}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -56,7 +57,7 @@ def main() -> None:
         members=members,
         leader_url=leader,
         versions=sorted({member["version"] for member in members}),
-        unreachable=[url for url in params["endpoints"] if url not in statuses],
+        not_answering=[url for url in params["endpoints"] if url not in statuses],
     )
 
 

@@ -61,7 +61,8 @@ manifest: {description: Its manifest, returned: success, type: dict}
 target: {description: The target it came from, returned: success, type: str}
 fell_back: {description: True when a newer snapshot was rejected first, returned: always, type: bool}
 rejected: {description: Copies that failed verification, with the reason, returned: always, type: list}
-unreachable: {description: Targets that could not be listed, returned: always, type: list}
+# Not "unreachable": Ansible takes a result with that key for an unreachable host.
+unreachable_targets: {description: Targets that could not be listed, returned: always, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -102,7 +103,7 @@ def main() -> None:
         "status": outcome.status,
         "fell_back": outcome.fell_back,
         "rejected": outcome.rejected,
-        "unreachable": outcome.unreachable,
+        "unreachable_targets": outcome.unreachable,
     }
     if outcome.snapshot_id is None:
         module.fail_json(msg=no_snapshot_message(params["snapshot"], outcome.rejected, outcome.unreachable), **result)
