@@ -65,6 +65,7 @@ bench: setup
 	$(BIN)/python benchmarks/sandbox_lab.py
 	$(BIN)/python benchmarks/backup_restore.py
 	$(BIN)/python benchmarks/plan_stacks.py
+	$(BIN)/python benchmarks/rolling_upgrade.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -41,10 +41,20 @@ def test_progress_is_one_line_per_task_with_its_outcomes() -> None:
     events.handle({"event": "runner_on_failed", "event_data": {"host": "a", "res": {"msg": "rsync: refused"}}})
     events.handle({"event": "playbook_on_stats", "event_data": {"artifact_data": {"report": 1}}})
     assert len(lines) == 2
-    assert lines[0].startswith("  ✓") and lines[0].endswith("Save a snapshot  changed=1")
-    assert lines[1].startswith("  ✗") and lines[1].endswith("Ship it  failed=1")
+    assert lines[0].startswith("  ✓") and lines[0].endswith("Save a snapshot  changed=1  [a]")
+    assert lines[1].startswith("  ✗") and lines[1].endswith("Ship it  failed=1  [a]")
     assert events.stats == {"report": 1}
     assert events.failures[0].message == "rsync: refused"
+
+
+def test_a_task_over_several_hosts_counts_them_without_names() -> None:
+    lines: list[str] = []
+    events = _Events(lines.append)
+    events.handle({"event": "playbook_on_task_start", "event_data": {"task": "Stop etcd"}})
+    for host in ("a", "b"):
+        events.handle({"event": "runner_on_ok", "event_data": {"host": host, "res": {"changed": True}}})
+    events.handle({"event": "playbook_on_stats", "event_data": {}})
+    assert lines[0].endswith("Stop etcd  changed=2")
 
 
 @pytest.mark.parametrize("version", ["3.5", "v3.5.17", "latest"])

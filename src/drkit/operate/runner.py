@@ -54,9 +54,11 @@ class _TaskLine:
     name: str
     started: float
     counts: dict[str, int] = field(default_factory=dict)
+    hosts: set[str] = field(default_factory=set)
 
-    def add(self, outcome: str) -> None:
+    def add(self, outcome: str, host: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        self.hosts.add(host)
 
     def render(self) -> str:
         seconds = time.monotonic() - self.started
@@ -67,6 +69,9 @@ class _TaskLine:
             if set(self.counts) == {"skipped"}:
                 mark = "-"
             detail = "  " + " ".join(f"{key}={value}" for key, value in sorted(self.counts.items()))
+            # One host: name it, so a one-member-at-a-time play (an upgrade) shows whose turn it is.
+            if len(self.hosts) == 1:
+                detail += f"  [{next(iter(self.hosts))}]"
         return f"  {mark} {seconds:5.1f}s  {self.name}{detail}"
 
 
@@ -99,7 +104,7 @@ class _Events:
                 outcome = "changed"
             if outcome == "failed" and data.get("ignore_errors"):
                 outcome = "ignored"
-            self.task.add(outcome)
+            self.task.add(outcome, str(data.get("host", "?")))
             if outcome in ("failed", "unreachable"):
                 self.failures.append(Failure(self.task.name, str(data.get("host", "?")), _message(result)))
         elif kind == "playbook_on_stats":
