@@ -25,17 +25,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox_lab import ROOT, local_plan
+from backup_restore import drkit_playbook
+from sandbox_lab import local_plan
 
-from drkit.drill.stalls import stalls_by_member
+from drkit.drill.stalls import member_windows, stalls_by_member
 from drkit.drill.workload import Ledger
-from drkit.operate.playbooks import playbook_path
-from drkit.operate.runner import run_playbook
 from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.releases import relink_member
 
-SOURCE, TARGET = "3.4.23", "3.5.1"
+TARGET = "3.5.1"
 Windows = dict[str, tuple[float, float]]
 Stalls = dict[str, float]
 
@@ -47,13 +46,8 @@ def drkit_upgrade(lab: Lab) -> Windows:
         # The lab's DR101 waiver, as `drkit upgrade --stack local` passes it on.
         "drkit_upgrade_unsafe_release_reason": "benchmark of the lab's waived 3.5.1",
     }
-    run = run_playbook(
-        playbook_path(ROOT, "rolling-upgrade"), lab.paths.inventory, extravars, lab.paths.root / "runs", lambda _: None
-    )
-    if not run.ok:
-        raise SystemExit(f"rolling-upgrade failed: {run.failure_message()}")
-    report = run.stats["drkit_upgrade_report"]
-    return {m["member"]: (float(m["began"]), float(m["finished"])) for m in report["members"]}
+    _, stats = drkit_playbook(lab, "rolling-upgrade", extravars)
+    return member_windows(stats["drkit_upgrade_report"])
 
 
 def floor_upgrade(lab: Lab) -> Windows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drkit.drill.stalls import longest_stall, stalls_by_member
+from drkit.drill.stalls import longest_stall, member_windows, stalls_by_member
 
 
 def test_the_longest_gap_inside_a_window_is_its_stall() -> None:
@@ -26,3 +26,10 @@ def test_windows_are_attributed_separately() -> None:
 
 def test_no_acknowledgement_at_all_is_a_stall_of_the_whole_window() -> None:
     assert longest_stall([], 1.0, 4.0) == 3.0
+
+
+def test_member_windows_are_read_from_an_upgrade_report() -> None:
+    report = {
+        "members": [{"member": "a", "began": "1.5", "finished": 3.0}, {"member": "b", "began": 3.0, "finished": "4"}]
+    }
+    assert member_windows(report) == {"a": (1.5, 3.0), "b": (3.0, 4.0)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.plan import Member
 from tests.conftest import ROOT
 from tests.sandbox.conftest import lab_factory, policies_module, running_lab  # noqa: F401  (fixtures)
 
@@ -39,9 +41,10 @@ def etcdctl(lab: Lab, *args: str) -> str:
     return result.stdout.strip()
 
 
-def member_pids(lab: Lab) -> dict[str, int]:
+def member_pids(lab: Lab, members: Sequence[Member] | None = None) -> dict[str, int]:
+    """Member name -> supervisord's pid for it (0: not running); the primary's members unless named."""
     processes = lab.supervisor.processes()
-    return {member.name: int(processes[member.program]["pid"]) for member in lab.plan.primary.members}
+    return {member.name: int(processes[member.program]["pid"]) for member in members or lab.plan.primary.members}
 
 
 def backups_dir(lab: Lab) -> Path:

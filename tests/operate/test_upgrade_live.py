@@ -17,14 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from drkit.drill.stalls import stalls_by_member
+from drkit.drill.stalls import member_windows, stalls_by_member
 from drkit.drill.workload import Ledger
 from drkit.policy.catalog import PolicySet
 from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.releases import member_version
 from tests.conftest import ROOT
-from tests.operate.conftest import DRKIT, backups_dir, drkit, playbook
+from tests.operate.conftest import DRKIT, backups_dir, drkit, member_pids, playbook
 from tests.sandbox.conftest import LabTracker, lab_plan
 
 SOURCE, TARGET = "3.4.23", "3.5.1"
@@ -44,8 +44,7 @@ def lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def pids(lab: Lab) -> dict[str, int]:
-    processes = lab.supervisor.processes()
-    return {member.name: int(processes[member.program]["pid"]) for member in lab.plan.members}
+    return member_pids(lab, lab.plan.members)
 
 
 def running_versions(lab: Lab) -> dict[str, str | None]:
@@ -233,7 +232,7 @@ def report_windows(lab: Lab) -> dict[str, tuple[float, float]]:
             event = json.loads(path.read_text())
             report = event.get("event_data", {}).get("artifact_data", {}).get("drkit_upgrade_report")
             if report and report.get("cluster") == lab.plan.primary.name and report.get("outcome") == "done":
-                return {m["member"]: (float(m["began"]), float(m["finished"])) for m in report["members"]}
+                return member_windows(report)
     raise AssertionError("no finished upgrade report of the primary in the artifacts")
 
 

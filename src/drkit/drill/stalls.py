@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def longest_stall(ack_times: Sequence[float], start: float, end: float) -> float:
@@ -24,3 +25,8 @@ def stalls_by_member(ack_times: Sequence[float], windows: Mapping[str, tuple[flo
     """Member -> the longest write stall during its window (same clock as `ack_times`)."""
     ordered = sorted(ack_times)
     return {member: round(longest_stall(ordered, start, end), 3) for member, (start, end) in windows.items()}
+
+
+def member_windows(upgrade_report: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """Member -> (began, finished) wall-clock times of its turn, from a rolling-upgrade report."""
+    return {m["member"]: (float(m["began"]), float(m["finished"])) for m in upgrade_report["members"]}

@@ -104,9 +104,10 @@ class _Events:
                 outcome = "changed"
             if outcome == "failed" and data.get("ignore_errors"):
                 outcome = "ignored"
-            self.task.add(outcome, str(data.get("host", "?")))
+            host = str(data.get("host", "?"))
+            self.task.add(outcome, host)
             if outcome in ("failed", "unreachable"):
-                self.failures.append(Failure(self.task.name, str(data.get("host", "?")), _message(result)))
+                self.failures.append(Failure(self.task.name, host, _message(result)))
         elif kind == "playbook_on_stats":
             self.stats = dict(data.get("artifact_data") or {})
         return True  # keep the event in the artifacts

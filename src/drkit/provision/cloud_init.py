@@ -41,11 +41,11 @@ if [ ! -x "$dest/etcd" ]; then
   curl -fsSLO --retry 5 "${base}/v${version}/${tarball}"
   curl -fsSLO --retry 5 "${base}/v${version}/SHA256SUMS"
   grep " ${tarball}\\$" SHA256SUMS | sha256sum -c -
-  install -d "$dest.partial"
   into="$dest.partial"
+  install -d "$into"
   tar -xzf "$tarball" --strip-components=1 -C "$into" --wildcards '*/etcd' '*/etcdctl' '*/etcdutl' 2>/dev/null \\
     || tar -xzf "$tarball" --strip-components=1 -C "$into" --wildcards '*/etcd' '*/etcdctl'
-  mv "$dest.partial" "$dest"
+  mv "$into" "$dest"
   cd /; rm -rf "$work"
 fi
 [ -e @CURRENT@ ] || ln -s "$dest" @CURRENT@
