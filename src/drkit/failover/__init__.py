@@ -1,0 +1,1 @@
+"""Region failover: planned switchover, unplanned failover with fencing, and failback, on the lab and on AWS."""
