@@ -65,6 +65,11 @@ class ControlPlane(Protocol):
         reachable when that region is)."""
         ...
 
+    def move_data_aside(self, region: str) -> FenceAction:
+        """Move every (stopped) member's data dir of `region` aside, renamed with a timestamp, never deleted:
+        failback re-seeds the region from the new primary."""
+        ...
+
     def start_mirror(self, source: str, into: str) -> FenceAction:
         """Run the mirror from `source` (the primary) into `into` (a standby)."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,9 @@ serverurl=unix://{paths.supervisor_socket}
                 member.program,
                 etcd_command(member, paths),
                 paths.logs / f"{member.program}.log",
-                autostart=True,
+                # Started by the lab, not by supervisord: a region fenced by a failover must not come back
+                # by itself (and its program must not change when roles do, or a reload would restart it).
+                autostart=False,
                 autorestart=False,
                 env=f'DRKIT_REGION="{member.region}",DRKIT_AZ="{member.az}"',
             )
@@ -134,6 +137,17 @@ serverurl=unix://{paths.supervisor_socket}
     for name, command in mirror_programs(plan, binaries).items():
         # Mirrors start once both clusters are healthy, and are restarted whenever they die.
         sections.append(_program(name, command, paths.logs / f"{name}.log", autostart=False, autorestart=True))
+    # The primary's heartbeat (drkit.failover.heartbeat): the RPO bound a failover reports. It follows the
+    # primary: a promotion rewrites this program's endpoints.
+    sections.append(
+        _program(
+            "heartbeat",
+            [sys.executable, "-m", "drkit.failover.heartbeat", f"--endpoints={plan.primary.client_endpoints}"],
+            paths.logs / "heartbeat.log",
+            autostart=True,
+            autorestart=True,
+        )
+    )
     sections.append(
         _program(
             "haproxy",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drkit.sandbox import endpoint, etcd_client
+from drkit.sandbox import endpoint, etcd_client, roles
 from drkit.sandbox.binaries import EtcdBinaries, find_binaries
 from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf, write_etcd_configs
 from drkit.sandbox.inventory import write_inventory
@@ -58,7 +58,8 @@ class Lab:
                     f"the lab in {state_dir} was built from a different spec (regions or members changed):"
                     " run `drkit sandbox down --purge` first (its data is moved aside, not deleted)"
                 )
-            # The spec's version is what new links get; members keep running what their links say.
+            # The spec's version is what new links get; members keep running what their links say. The saved
+            # roles stand: a failover may have moved the primary away from the spec's.
             plan = replace(saved, version=plan.version)
         return cls(paths, plan, find_binaries(plan.version))
 
@@ -87,9 +88,12 @@ class Lab:
         self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, serving))
         self.paths.rsyncd_conf.write_text(rsyncd_conf(self.plan, self.paths))
         self._report_versions(progress)
-        progress(f"starting supervisord with {len(self.plan.members)} etcd members")
+        members = self._startable_members(progress)
+        progress(f"starting supervisord with {len(members)} etcd members")
         supervisor.start()
-        self._wait_healthy(self.plan.members, progress)
+        for member in members:
+            supervisor.start_program(member.program, wait=False)
+        self._wait_healthy(members, progress)
         self._start_mirrors(progress)
         self._wait_endpoint(progress)
         inventory = write_inventory(self.plan, self.paths)
@@ -114,7 +118,7 @@ class Lab:
         stopped = [name for name, info in processes.items() if info["statename"] != "RUNNING"]
         if not stopped:
             return f"lab {self.plan.stack} is already up; nothing changed"
-        members = [member for member in self.plan.members if member.program in stopped]
+        members = [member for member in self._startable_members(progress) if member.program in stopped]
         for member in members:
             progress(f"starting {member.name}")
             self.supervisor.start_program(member.program)
@@ -125,6 +129,13 @@ class Lab:
                 self.supervisor.start_program(name)
         write_inventory(self.plan, self.paths)
         return f"lab {self.plan.stack} was up; started {', '.join(sorted(stopped))}"
+
+    def _startable_members(self, progress: Progress) -> list[Member]:
+        """Every member but those of fenced regions, which stay down until failback re-seeds them."""
+        fenced = roles.fenced(self.plan)
+        for region in fenced:
+            progress(f"not starting {region}'s members: fenced by a failover (`drkit failback` re-seeds it)")
+        return [member for member in self.plan.members if member.region not in fenced]
 
     def _wait_healthy(self, members: tuple[Member, ...] | list[Member], progress: Progress) -> None:
         progress(f"waiting until {len(members)} members are healthy")
@@ -268,6 +279,12 @@ class Lab:
         return {
             "stack": self.plan.stack,
             "stateDir": str(self.paths.root),
+            "failover": {
+                "primary": self.plan.primary.name,
+                "epoch": roles.load_epoch(self.paths.root),
+                "fenced": roles.fenced(self.plan),
+                "mirrors": [f"{self.plan.primary.name} -> {standby.name}" for standby in self.plan.standbys],
+            },
             "supervisord": "RUNNING" if running else "STOPPED",
             "regions": regions,
             "mirrors": mirrors,
@@ -345,6 +362,7 @@ class Lab:
         """Start a stopped member; wait until it is healthy when its cluster can have a quorum.
         Returns whether it was waited for."""
         member = self._member(name)
+        self._refuse_fenced(member.region, f"start {name}")
         self.supervisor.start_program(member.program)
         region = self.plan.region(member.region)
         assert region is not None
@@ -384,7 +402,29 @@ class Lab:
                 moved.append(aside)
         return moved
 
+    def _refuse_fenced(self, region: str, doing: str) -> None:
+        if region in roles.fenced(self.plan):
+            raise LabError(
+                f"cannot {doing}: region {region} was fenced by the failover to {self.plan.primary.name}"
+                f" (epoch {roles.load_epoch(self.paths.root)}); its data may be stale or diverged."
+                f" `drkit failback --stack {self.plan.stack} --yes` re-seeds it as a standby",
+                exit_code=1,
+            )
+
+    def apply_roles(self, plan: LabPlan) -> list[str]:
+        """Save a switchover's or failover's roles and bring the lab in line: the plan, supervisord's config
+        (mirrors from the new primary, the heartbeat), the inventory and HAProxy's saved config. Processes
+        whose command changed are restarted by supervisord; returns those program groups."""
+        self.plan = plan
+        (self.paths.root / PLAN_FILE).write_text(plan.to_json(), encoding="utf-8")
+        self.paths.supervisor_conf.write_text(supervisord_conf(plan, self.binaries, self.paths))
+        self.paths.haproxy_conf.write_text(haproxy_cfg(plan, self.paths, endpoint.load_serving(self.paths, plan)))
+        write_inventory(plan, self.paths)
+        return self.supervisor.reload() if self.supervisor.running() else []
+
     def set_region_serving(self, name: str, serving: bool) -> None:
+        if serving:
+            self._refuse_fenced(name, f"put {name} in the endpoint's rotation")
         endpoint.set_region(self.paths, self.plan, name, "ready" if serving else "maint")
         current = endpoint.load_serving(self.paths, self.plan)
         current = current | {name} if serving else current - {name}
@@ -395,5 +435,6 @@ class Lab:
 
 def _shape(plan: LabPlan) -> tuple[Any, ...]:
     """What must not change under an existing lab's data: regions and member names. (The etcd version may:
-    members keep their release links, and `drkit upgrade` moves them.)"""
-    return tuple((r.name, r.role, tuple(m.name for m in r.members)) for r in plan.regions)
+    members keep their release links, and `drkit upgrade` moves them. Roles may: after a failover the saved
+    plan, not the spec, says which region is primary.)"""
+    return tuple((r.name, tuple(m.name for m in r.members)) for r in plan.regions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,9 +73,9 @@ class Supervisor:
         """Program name -> supervisor's process info (statename, pid, ...)."""
         return {info["name"]: info for info in self._proxy().supervisor.getAllProcessInfo()}
 
-    def start_program(self, name: str) -> None:
+    def start_program(self, name: str, wait: bool = True) -> None:
         try:
-            self._proxy().supervisor.startProcess(name, True)
+            self._proxy().supervisor.startProcess(name, wait)
         except xmlrpc.client.Fault as fault:
             if "ALREADY_STARTED" not in fault.faultString:
                 raise SupervisorError(f"{name} did not start: {fault.faultString} (see its log in logs/)") from None
@@ -85,6 +86,20 @@ class Supervisor:
         except xmlrpc.client.Fault as fault:
             if "NOT_RUNNING" not in fault.faultString:
                 raise SupervisorError(f"{name} did not stop: {fault.faultString}") from None
+
+    def reload(self) -> list[str]:
+        """Apply a rewritten config as `supervisorctl update` does: groups whose program changed are stopped
+        and re-added, new ones added (and started when autostart), removed ones stopped. Returns the
+        groups that changed."""
+        proxy = self._proxy()
+        added, changed, removed = proxy.supervisor.reloadConfig()[0]
+        for name in [*changed, *removed]:
+            with contextlib.suppress(xmlrpc.client.Fault):  # already stopped
+                proxy.supervisor.stopProcessGroup(name, True)
+            proxy.supervisor.removeProcessGroup(name)
+        for name in [*changed, *added]:
+            proxy.supervisor.addProcessGroup(name)
+        return sorted([*added, *changed, *removed])
 
     def pids(self) -> list[int]:
         return [info["pid"] for info in self.processes().values() if info["pid"]]
