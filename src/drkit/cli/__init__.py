@@ -7,6 +7,7 @@ import click
 from drkit import __version__
 from drkit.cli.backup import backup, backups
 from drkit.cli.drill import drill
+from drkit.cli.failover import failback, failover, switchover
 from drkit.cli.inventory import inventory
 from drkit.cli.plan import plan
 from drkit.cli.restore import restore
@@ -30,3 +31,6 @@ main.add_command(drill)
 main.add_command(plan)
 main.add_command(inventory)
 main.add_command(upgrade)
+main.add_command(switchover)
+main.add_command(failover)
+main.add_command(failback)

@@ -300,8 +300,8 @@ def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverR
             ("write-epoch", lambda: run.write_epoch("switchover")),
             ("save-roles", lambda: run.save_roles({new: "primary", old: "standby"}, journal.epoch)),
             ("endpoint-in", run.endpoint_in),
-            ("reverse-mirror", reverse_mirror),
             ("first-write", run.first_write),
+            ("reverse-mirror", reverse_mirror),
         ]
     )
     report.message = f"{new} is the primary (epoch {journal.epoch}); {old} is its standby, mirrored from it"

@@ -1,0 +1,136 @@
+"""`drkit switchover`, `drkit failover`, `drkit failback`: move the primary to another region, planned or
+not, and turn a fenced old primary into a standby again. Dry runs unless --yes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from drkit.cli.common import lab_state_dir, load_stack_spec
+from drkit.cli.sandbox import lab_errors
+from drkit.failover.deployment import Deployment
+from drkit.failover.engine import FailoverRefusedError, Request, carry_out
+from drkit.failover.journal import Journal, JournalError
+from drkit.failover.lab import lab_deployment
+from drkit.failover.registry import RegistryError
+from drkit.failover.report import render
+from drkit.sandbox.lab import Lab
+from drkit.spec.model import Spec
+
+
+def _deployment_for(stack: str, spec: Spec, state_dir: Path | None) -> Deployment:
+    return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)), spec)
+
+
+def _run(stack: str, state_dir: Path | None, request: Request, output: str) -> None:
+    spec = load_stack_spec(stack)
+    if any(region.provider != "local" for region in spec.regions):
+        click.echo(
+            f"error: stack {stack} runs on {spec.regions[0].provider}: this command drives the local lab;"
+            " see docs/runbooks/failover.md for the AWS control plane",
+            err=True,
+        )
+        sys.exit(2)
+
+    def progress(line: str) -> None:
+        if output == "text":
+            click.echo(f"  {line}", err=True)
+
+    with lab_errors():
+        lab = Lab.existing(lab_state_dir(stack, state_dir))
+        deployment = lab_deployment(lab, spec)
+        try:
+            report = carry_out(deployment, request, progress)
+        except FailoverRefusedError as error:
+            click.echo(f"error: {request.operation} refused: {error}", err=True)
+            sys.exit(error.exit_code)
+        except JournalError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except RegistryError as error:
+            journal = Journal.load(deployment.state_dir)
+            where = journal.describe() if journal else "before any change"
+            click.echo(
+                f"error: {request.operation} stopped: {error}. Where it stopped: {where}. Run the same command"
+                " again to resume.",
+                err=True,
+            )
+            sys.exit(1)
+    click.echo(json.dumps(report.to_json(), indent=2) if output == "json" else render(report))
+
+
+stack_option = click.option("--stack", default="local", show_default=True, help="The stack whose regions to act on.")
+state_option = click.option(
+    "--state-dir", type=click.Path(path_type=Path, file_okay=False), help="The lab's state dir (lab stacks)."
+)
+yes_option = click.option("--yes", is_flag=True, help="Carry it out (without it: a dry run that changes nothing).")
+format_option = click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@click.command()
+@click.option("--to", "target", required=True, help="The standby region to promote.")
+@stack_option
+@state_option
+@yes_option
+@format_option
+def switchover(target: str, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+    """Planned move of the primary to standby TO, losing no acknowledged write.
+
+    Refused (nothing changed) when either region is unhealthy or the mirror lags beyond replication.maxLag.
+    Writes stop at the endpoint, the mirror is waited on until it has delivered the primary's last revision,
+    the standby is promoted and the mirror reversed: the old primary becomes its standby."""
+    _run(stack, state_dir, Request("switchover", target, yes), output)
+
+
+@click.command()
+@click.option("--to", "target", required=True, help="The standby region to promote.")
+@click.option("--force", is_flag=True, help="Promote even if the old primary answers and could not be fenced.")
+@click.option("--reason", default="", help="Why --force is safe; required with --force, kept in the report.")
+@stack_option
+@state_option
+@yes_option
+@format_option
+def failover(target: str, force: bool, reason: str, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+    """Unplanned: the primary is dead or cut off. Fence it, then promote standby TO.
+
+    The old primary's members are stopped, their client port cut and their region taken out of the endpoint,
+    whichever of these can be reached. Promotion is refused while the old primary answers unfenced, unless
+    --force --reason "...". The old primary stays fenced until `drkit failback`."""
+    if force and not reason.strip():
+        raise click.UsageError('--force needs --reason "why promoting without a fence is safe" (kept in the report)')
+    if reason.strip() and not force:
+        raise click.UsageError("--reason goes with --force")
+    _run(stack, state_dir, Request("failover", target, yes, reason.strip() if force else ""), output)
+
+
+@click.command()
+@click.option("--region", help="The fenced region to re-seed (default: the only fenced one).")
+@stack_option
+@state_option
+@yes_option
+@format_option
+def failback(region: str | None, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+    """Turn the old primary, fenced by a failover, into a standby of the current primary.
+
+    Its data is moved aside (never deleted), it restarts empty and is re-seeded by the mirror from revision
+    0. A later `drkit switchover --to REGION` moves the primary back."""
+    if region is None:
+        spec = load_stack_spec(stack)
+        with lab_errors():
+            deployment = _deployment_for(stack, spec, state_dir)
+        fenced = deployment.fenced
+        if len(fenced) != 1:
+            click.echo(
+                f"error: {'no region is fenced: nothing to fail back' if not fenced else 'several regions are fenced'}"
+                + (f" ({', '.join(fenced)}): name one with --region" if fenced else ""),
+                err=True,
+            )
+            sys.exit(2)
+        region = fenced[0]
+    assert region is not None
+    _run(stack, state_dir, Request("failback", region, yes), output)
