@@ -16,6 +16,7 @@ command again after an interruption skips what was done and carries on. The orde
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -79,10 +80,14 @@ class Run:
         self.report.caught_up_revision = journal.data.get("caughtUpRevision")
 
     def run(self, steps: list[Step]) -> FailoverReport:
+        # Slow motion for drills and tests: a pause before each step leaves time to watch the journal, or to
+        # kill the run mid-way and prove that the same command resumes it.
+        pause = float(os.environ.get("DRKIT_FAILOVER_STEP_DELAY", "0") or 0)
         for name, body in steps:
             if name in self.journal.done:
                 self.report.steps.append(StepRecord(name, 0.0, "already done", resumed=True))
                 continue
+            time.sleep(pause)
             started = time.monotonic()
             detail = body()
             record = StepRecord(name, round(time.monotonic() - started, 3), detail)
@@ -204,15 +209,25 @@ def _mirror_lag(d: Deployment, source: str, target: str) -> float:
         return float("inf")
 
 
+def _resuming(d: Deployment, request: Request) -> bool:
+    """True when an interrupted run of this very operation is being resumed (its checks passed already);
+    an unfinished other operation is refused before anything is checked or changed."""
+    existing = Journal.load(d.state_dir)
+    if existing is None:
+        return False
+    if (existing.operation, existing.target) != (request.operation, request.target):
+        raise FailoverRefusedError(
+            f"an earlier {existing.describe()} did not finish: run `drkit {existing.operation} --stack {d.stack}"
+            f" {'--region' if existing.operation == 'failback' else '--to'} {existing.target} --yes` to complete it"
+            f" first ({existing.path})"
+        )
+    return True
+
+
 def _open_journal(d: Deployment, request: Request, source: str, epoch: int) -> Journal:
     """The open journal of this very operation (resume), or a new one; another operation's is refused."""
-    existing = Journal.load(d.state_dir)
+    existing = Journal.load(d.state_dir) if _resuming(d, request) else None
     if existing is not None:
-        if (existing.operation, existing.target) != (request.operation, request.target):
-            raise FailoverRefusedError(
-                f"an earlier {existing.describe()} did not finish: run `drkit {existing.operation} --stack {d.stack}"
-                f" --to {existing.target} --yes` to complete it first ({existing.path})"
-            )
         return existing
     return Journal(d.state_dir / "failover-journal.json", request.operation, source, request.target, epoch)
 
@@ -237,8 +252,7 @@ def _dry_run(d: Deployment, request: Request, source: str, plan: list[str]) -> F
 
 def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverReport:
     old, new = d.primary, request.target
-    resuming = Journal.load(d.state_dir)
-    if resuming is None or (resuming.operation, resuming.target) != ("switchover", new):
+    if not _resuming(d, request):
         _check_target(d, request)
         _require_healthy(d, old, "primary")
         _require_healthy(d, new, "standby")
@@ -310,8 +324,7 @@ def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverR
 
 def failover(d: Deployment, request: Request, progress: Progress) -> FailoverReport:
     old, new = d.primary, request.target
-    resuming = Journal.load(d.state_dir)
-    if resuming is None or (resuming.operation, resuming.target) != ("failover", new):
+    if not _resuming(d, request):
         _check_target(d, request)
         _require_healthy(d, new, "standby")
         progress(f"checks passed: {new} healthy; fencing {old}")
@@ -373,8 +386,7 @@ def failover(d: Deployment, request: Request, progress: Progress) -> FailoverRep
 
 def failback(d: Deployment, request: Request, progress: Progress) -> FailoverReport:
     old, primary = request.target, d.primary
-    resuming = Journal.load(d.state_dir)
-    if resuming is None or (resuming.operation, resuming.target) != ("failback", old):
+    if not _resuming(d, request):
         _check_target(d, request)
         _require_healthy(d, primary, "primary")
     plan = [

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,12 +83,11 @@ def _gateway(url: str, timeout: float) -> Gateway:
 
 def _health(url: str, timeout: float) -> tuple[bool, bool]:
     """(answers, healthy) for one member, from etcd's own /health."""
-    gateway = _gateway(url, timeout)
     try:
-        import urllib.request
-
-        with urllib.request.urlopen(gateway.url + "/health", timeout=timeout) as response:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
             body = json.loads(response.read())
+    except urllib.error.HTTPError:
+        return True, False  # it answered: 503 without a leader
     except OSError:
         return False, False
     except ValueError:
