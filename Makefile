@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/backup_restore.py
 	$(BIN)/python benchmarks/plan_stacks.py
 	$(BIN)/python benchmarks/rolling_upgrade.py
+	$(BIN)/python benchmarks/failover.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,7 @@ class Ledger:
     url: str
     prefix: str = "/drill/ledger/"
     rate: float = 20.0
+    timeout: float = 1.0  # per write: a write stuck on a dead server delays the next one by this much
     acks: list[Ack] = field(default_factory=list)
     failures: int = 0
     loop: Background = field(init=False)
@@ -65,7 +66,7 @@ class Ledger:
             sequence += 1
             key, value = f"{self.prefix}{sequence:08d}", f"{sequence}:{time.time():.6f}"
             try:
-                revision = etcd_client.put(self.url, key, value, timeout=1.0)
+                revision = etcd_client.put(self.url, key, value, timeout=self.timeout)
                 self.acks.append(Ack(key, value, revision, time.monotonic(), time.time()))
             except EtcdUnavailableError:
                 self.failures += 1

@@ -312,9 +312,9 @@ def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverR
             ("stop-mirror", run.stop_mirror),
             ("rebind-leases", run.rebind_leases),
             ("write-epoch", lambda: run.write_epoch("switchover")),
-            ("save-roles", lambda: run.save_roles({new: "primary", old: "standby"}, journal.epoch)),
             ("endpoint-in", run.endpoint_in),
             ("first-write", run.first_write),
+            ("save-roles", lambda: run.save_roles({new: "primary", old: "standby"}, journal.epoch)),
             ("reverse-mirror", reverse_mirror),
         ]
     )
@@ -375,9 +375,11 @@ def failover(d: Deployment, request: Request, progress: Progress) -> FailoverRep
             ("stop-mirror", run.stop_mirror),
             ("rebind-leases", run.rebind_leases),
             ("write-epoch", lambda: run.write_epoch("failover")),
-            ("save-roles", lambda: run.save_roles({new: "primary", old: "fenced"}, journal.epoch)),
             ("endpoint-in", run.endpoint_in),
             ("first-write", run.first_write),
+            # Bookkeeping last: the place's own record of the roles (the lab rewrites configs and restarts its
+            # mirror and heartbeat programs), which clients need not wait for. A crash before it is resumed.
+            ("save-roles", lambda: run.save_roles({new: "primary", old: "fenced"}, journal.epoch)),
         ]
     )
     report.message = f"{new} is the primary (epoch {journal.epoch}); {old} is fenced until `drkit failback`"

@@ -10,7 +10,6 @@ a cloud's control plane) and the endpoint can still be changed.
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -156,9 +155,6 @@ def lab_deployment(lab: Lab, spec: Spec) -> Deployment:
     def save_roles(changes: Mapping[str, str], epoch: int) -> None:
         roles.save_epoch(lab.paths.root, epoch)
         lab.apply_roles(roles.with_roles(lab.plan, dict(changes)))
-        # The heartbeat follows the primary: give its restarted program a moment (a failover report that
-        # reads the new primary's heartbeat right away must not see the old one's last word).
-        time.sleep(0.1)
 
     objective = spec.objectives["region"]
     return Deployment(
