@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from drkit.spec.model import Replication
+
 # etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
 ETCD_RELEASES = "https://github.com/etcd-io/etcd/releases/download"
 PKI_DIR = "/etc/etcd/pki"
@@ -123,13 +125,39 @@ OnUnitActiveSec=60s
 WantedBy=timers.target
 """
 
+# The mirror's systemd units and their environment files: one definition, used by cloud-init at first boot and
+# by the AWS failover control plane (drkit.failover.aws) when it stops, re-points or starts a mirror.
+MIRROR_UNIT_TEMPLATE = "drkit-mirror@.service"
+MIRROR_ENV_DIR = "/etc/drkit"
+
+
+def mirror_unit(index: int) -> str:
+    """The systemd unit mirroring the `index`th mirrored prefix."""
+    return f"drkit-mirror@{index}.service"
+
+
+def mirror_env_file(index: int) -> str:
+    """Where that unit's etcdctl arguments live (the unit reads MIRROR_ARGS from it)."""
+    return f"{MIRROR_ENV_DIR}/mirror-{index}.env"
+
+
+def mirror_env(arguments: str) -> str:
+    """The content of a mirror's environment file, for mirror_arguments()."""
+    return f"MIRROR_ARGS={arguments}\n"
+
+
+def mirrored_prefixes(replication: Replication) -> list[str]:
+    """One make-mirror per prefix; "" stands for every key (as in the lab)."""
+    return [""] if replication.mirrors_everything else list(replication.prefixes)
+
+
 _MIRROR_UNIT = """[Unit]
 Description=etcdctl make-mirror from the primary region into this standby (drkit), prefix %I
 Wants=network-online.target
 After=network-online.target
 
 [Service]
-EnvironmentFile=/etc/drkit/mirror-%i.env
+EnvironmentFile=@ENV_DIR@/mirror-%i.env
 ExecStart=@BIN@/etcdctl $MIRROR_ARGS
 Restart=always
 RestartSec=5s
@@ -194,7 +222,7 @@ _INSTALL_ETCD = install_etcd_script()
 _FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
 _PUBLISH_PROMOTED = _fill(_PUBLISH_PROMOTED, marker=PROMOTED_MARKER, ns=METRIC_NAMESPACE)
 _ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
-_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR)
+_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR, env_dir=MIRROR_ENV_DIR)
 
 
 def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
@@ -245,11 +273,10 @@ def member_user_data(boot: MemberBoot) -> str:
 
 
 def mirror_user_data(boot: MirrorBoot) -> str:
-    files = [*_common_files(boot), _file("/etc/systemd/system/drkit-mirror@.service", _MIRROR_UNIT)]
+    files = [*_common_files(boot), _file(f"/etc/systemd/system/{MIRROR_UNIT_TEMPLATE}", _MIRROR_UNIT)]
     units = []
     for index, arguments in enumerate(boot.mirror_arguments):
-        env = f"MIRROR_ARGS={arguments}\n"
-        files.append(_file(f"/etc/drkit/mirror-{index}.env", env, "0600"))
-        units.append(f"drkit-mirror@{index}.service")
+        files.append(_file(mirror_env_file(index), mirror_env(arguments), "0600"))
+        units.append(mirror_unit(index))
     commands = [*_common_commands(boot), ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]]
     return _render(files, commands)

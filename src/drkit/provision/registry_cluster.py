@@ -261,7 +261,8 @@ class RegistryCluster(pulumi.ComponentResource):
             subnets=self.network.subnet_ids,
             security_groups=[self.client_lb_sg.id],
             enable_cross_zone_load_balancing=True,
-            tags=self._tags(f"{prefix}-client"),
+            # The failover control plane finds a region's client endpoint by this role (to re-point a mirror).
+            tags=self._tags(f"{prefix}-client", role="client-lb"),
             opts=self._opts(),
         )
         self.client_targets = self._target_group(f"{prefix}-client", registry.client_port)

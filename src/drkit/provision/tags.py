@@ -5,7 +5,7 @@ from __future__ import annotations
 STACK = "drkit:stack"
 REGION = "drkit:region"
 COMPONENT = "drkit:component"
-ROLE = "drkit:role"  # member, mirror, backup, replica, tls-material
+ROLE = "drkit:role"  # member, mirror, backup, replica, tls-material, client-lb, endpoint-control
 MEMBER = "drkit:member"
 AZ = "drkit:az"
 CLUSTER_ROLE = "drkit:cluster-role"  # primary or standby
