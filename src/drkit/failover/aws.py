@@ -35,8 +35,8 @@ from drkit.spec.model import Spec
 
 ClientFactory = Callable[[str, str], Any]  # (service, AWS region) -> a boto3 client
 ENDPOINT_TYPES = ("route53-failover", "global-accelerator", "none")
-ENDPOINT_CONTROL = "endpoint-control"  # drkit:role of each region's Route 53 control health check
-CLIENT_LB = "client-lb"
+ENDPOINT_CONTROL = tags.ENDPOINT_CONTROL_ROLE
+CLIENT_LB = tags.CLIENT_LB_ROLE
 # Route 53 and Global Accelerator are global services whose APIs live in one region each.
 ROUTE53_API_REGION = "us-east-1"
 ACCELERATOR_API_REGION = "us-west-2"

@@ -10,6 +10,9 @@ MEMBER = "drkit:member"
 AZ = "drkit:az"
 CLUSTER_ROLE = "drkit:cluster-role"  # primary or standby
 BACKUP_TARGET = "drkit:backup-target"  # index of the spec's backups.targets entry a bucket serves
+# Roles the failover control plane (drkit.failover.aws) finds resources by.
+CLIENT_LB_ROLE = "client-lb"  # a region's internal client NLB
+ENDPOINT_CONTROL_ROLE = "endpoint-control"  # a region's Route 53 control health check
 
 
 def tags(stack: str, region: str, component: str, name: str, **extra: str) -> dict[str, str]:
