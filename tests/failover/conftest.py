@@ -3,10 +3,10 @@
 Two regions (us-east-1 primary, us-west-2 standby), each with a VPC, a members' security group (peer port
 from itself; client port from itself and from the client NLB's group; metrics from the NLB's group), three
 tagged member instances, an internal client NLB tagged client-lb; a mirror instance in the standby; and
-instances that must never be touched: an untagged one and another stack's member, both in the members'
-group. Route 53: a zone, per region an HTTP check, a control check (CALCULATED, no children, threshold 0,
-Disabled; the primary's serving, the standby's Inverted) and the calculated check over both, which the
-PRIMARY and SECONDARY records use.
+instances that must never be touched: an untagged one, another stack's member and this stack's non-member,
+all in the members' group. Route 53: a zone, per region an HTTP check, a control check (CALCULATED, no
+children, threshold 0, Disabled; the primary's serving, the standby's Inverted) and the calculated check
+over both, which the PRIMARY and SECONDARY records use.
 """
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ def _region(name: str, index: int, role: str) -> Region:
     region.bystanders = _instances(ec2, subnet, region.members_sg, 1, None)
     other = tags(f"{name}-member", name, stack=OTHER_STACK, **{"drkit:role": "member"})
     region.bystanders += _instances(ec2, subnet, region.members_sg, 1, other)
+    not_a_member = tags(f"{name}-bastion", name, **{"drkit:role": "bastion"})  # this stack and region, not a member
+    region.bystanders += _instances(ec2, subnet, region.members_sg, 1, not_a_member)
     if role == "standby":
         mirror_tags = tags(f"{name}-mirror", name, **{"drkit:role": "mirror"})
         region.mirrors = _instances(ec2, subnet, region.lb_sg, 1, mirror_tags)

@@ -29,7 +29,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drkit.failover import aws_commands, aws_ingress
-from drkit.failover.control import ControlPlaneError, FenceAction
+from drkit.failover.control import ControlPlane, ControlPlaneError, FenceAction
 from drkit.provision import cloud_init, tags
 from drkit.spec.model import Spec
 
@@ -115,21 +115,21 @@ class AwsControlPlane:
         if not instances:
             return False, f"no member instances tagged {tags.STACK}={self.stack}, {tags.REGION}={region}"
         goal = ("pending", "running") if running else ("stopping", "stopped")
-        pending = sorted(i["InstanceId"] for i in instances if i["State"]["Name"] not in goal)
+        to_change = sorted(i["InstanceId"] for i in instances if i["State"]["Name"] not in goal)
         states = {i["InstanceId"]: i["State"]["Name"] for i in instances}
-        if pending:
-            # Force: a fence must not wait for an OS that may hang on shutdown; etcd's data survives it (fsync).
-            response = (
-                ec2.start_instances(InstanceIds=pending)
-                if running
-                else ec2.stop_instances(InstanceIds=pending, Force=True)
-            )
-            for change in response.get("StartingInstances" if running else "StoppingInstances", []):
+        if to_change:
+            if running:
+                changes = ec2.start_instances(InstanceIds=to_change)["StartingInstances"]
+            else:
+                # Force: a fence must not wait for an OS hanging on shutdown; etcd fsyncs, so its data survives.
+                changes = ec2.stop_instances(InstanceIds=to_change, Force=True)["StoppingInstances"]
+            for change in changes:
                 states[change["InstanceId"]] = change["CurrentState"]["Name"]
         listed = ", ".join(f"{instance} {state}" for instance, state in sorted(states.items()))
-        ok = all(state in goal for state in states.values())
-        prefix = "already " if not pending else ""
-        return ok, f"{prefix}{'started' if running else 'stopped'}: {listed}" if ok else f"not all changed: {listed}"
+        if not all(state in goal for state in states.values()):
+            return False, f"not all {'started' if running else 'stopped'}: {listed}"
+        already = "" if to_change else "already "
+        return True, f"{already}{'started' if running else 'stopped'}: {listed}"
 
     # Client port ---------------------------------------------------------------------------------------------
 
@@ -387,3 +387,8 @@ def _paged(client: Any, operation: str, key: str, **arguments: Any) -> Iterator[
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _conforms(plane: AwsControlPlane) -> ControlPlane:
+    """mypy checks here that AwsControlPlane provides every ControlPlane method with its signature."""
+    return plane
