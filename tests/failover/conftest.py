@@ -18,6 +18,7 @@ from drkit.sandbox.lab import Lab
 from drkit.sandbox.plan import plan_lab
 from drkit.spec.model import Spec
 from tests.conftest import ROOT
+from tests.failover.aws_world import world  # noqa: F401  (fixture: the stack as moto holds it)
 from tests.sandbox.conftest import LabTracker, free_block, local_spec, policies_module  # noqa: F401  (fixture)
 
 DRKIT = Path(sys.executable).with_name("drkit")

@@ -90,7 +90,9 @@ def test_cluster_boots_the_spec_version_under_systemd_with_tls_and_no_key_in_use
     assert env["ETCD_CLIENT_CERT_AUTH"] == env["ETCD_PEER_CLIENT_CERT_AUTH"] == "true"
     assert env["ETCD_INITIAL_CLUSTER"].count("https://") == 5
     assert env["ETCD_ADVERTISE_CLIENT_URLS"] == "https://10.40.0.10:2379"
-    assert "/etc/systemd/system/etcd.service" in files and "/etc/drkit/promoted" in files  # primary boots promoted
+    assert "/etc/systemd/system/etcd.service" in files
+    # Promotion is the endpoint's control check now (drkit.failover.aws), not a marker file on the members.
+    assert not [path for path in files if "promoted" in path]
     commands = config["runcmd"]
     assert [
         "/usr/local/sbin/drkit-install-etcd",
@@ -98,7 +100,7 @@ def test_cluster_boots_the_spec_version_under_systemd_with_tls_and_no_key_in_use
         "amd64",
         "https://github.com/etcd-io/etcd/releases/download",
     ] in commands
-    assert commands[-1] == ["systemctl", "enable", "--now", "etcd.service", "drkit-promoted.timer"]
+    assert commands[-1] == ["systemctl", "enable", "--now", "etcd.service"]
     assert "PRIVATE KEY" not in member.props["userData"]
 
 

@@ -74,7 +74,25 @@ def test_prod_failover_records_with_health_checks(plan_for: PlanFor) -> None:
     assert records["PRIMARY"].props["setIdentifier"] == "us-east-1"
     for record in records.values():
         assert record.props["name"] == "registry.example.com" and record.props["ttl"] == 30
-        assert record.props["healthCheckId"]  # the calculated check: reachable and promoted
+        assert record.props["healthCheckId"]  # the calculated check: reachable and serving
+
+
+def test_prod_serving_is_a_control_check_only_a_failover_flips(plan_for: PlanFor) -> None:
+    """Per region a CALCULATED check with no children, threshold 0, Disabled (Route 53: always healthy) and
+    Inverted for standbys (so: unhealthy); the check each record uses needs it and etcd's /health."""
+    plan = plan_for("prod")
+    checks = plan.of_type(HEALTH_CHECK)
+    controls = {c.tags["drkit:region"]: c for c in checks if c.tags.get("drkit:role") == "endpoint-control"}
+    assert set(controls) == {"us-east-1", "us-west-2"}
+    for control in controls.values():
+        assert control.props["type"] == "CALCULATED" and control.props["disabled"] is True
+        assert control.props["childHealthThreshold"] == 0 and not control.props.get("childHealthchecks")
+    assert controls["us-east-1"].props["invertHealthcheck"] is False  # the primary starts serving
+    assert controls["us-west-2"].props["invertHealthcheck"] is True  # the standby does not
+    serving = [c for c in checks if c.props["type"] == "CALCULATED" and c.props.get("childHealthchecks")]
+    assert len(serving) == 2 and all(c.props["childHealthThreshold"] == 2 for c in serving)
+    alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert alarms and all(alarm.props.get("metricName") != "Promoted" for alarm in alarms)  # only recovery alarms
 
 
 def test_dev_has_no_endpoint_and_no_mirror(plan_for: PlanFor) -> None:

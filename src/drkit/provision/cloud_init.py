@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from drkit.spec.model import Replication
+
 # etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
 ETCD_RELEASES = "https://github.com/etcd-io/etcd/releases/download"
 PKI_DIR = "/etc/etcd/pki"
@@ -21,10 +23,6 @@ RELEASES_DIR = "/opt/etcd/releases"
 CURRENT_LINK = "/opt/etcd/current"
 BIN_DIR = CURRENT_LINK
 INSTALL_ETCD = "/usr/local/sbin/drkit-install-etcd"
-# A member publishes drkit/Registry Promoted=1 every minute while this file exists. The endpoint's health
-# check for the region requires it, so a standby is never in rotation before a failover has promoted it.
-PROMOTED_MARKER = "/etc/drkit/promoted"
-METRIC_NAMESPACE = "drkit/Registry"
 
 _INSTALL_ETCD_TEMPLATE = """#!/bin/sh
 # drkit-install-etcd VERSION [ARCH] [BASE]: install etcd VERSION into @RELEASES@/VERSION after checking the
@@ -78,14 +76,6 @@ grep -q " $mountpoint " /etc/fstab || echo "$device $mountpoint xfs defaults,nof
 mountpoint -q "$mountpoint" || mount "$mountpoint"
 """
 
-_PUBLISH_PROMOTED = """#!/bin/sh
-# While this region is promoted (the marker exists), tell CloudWatch; the endpoint's health check needs it.
-set -eu
-[ -e @MARKER@ ] || exit 0
-aws cloudwatch put-metric-data --region "$1" --namespace @NS@ --metric-name Promoted --value 1 \\
-  --dimensions Stack="$2",Region="$1"
-"""
-
 _ETCD_UNIT = """[Unit]
 Description=etcd registry member (drkit)
 Wants=network-online.target
@@ -104,24 +94,31 @@ TimeoutStopSec=30s
 WantedBy=multi-user.target
 """
 
-_PROMOTED_SERVICE = """[Unit]
-Description=Publish drkit's promotion marker to CloudWatch
+# The mirror's systemd units and their environment files: one definition, used by cloud-init at first boot and
+# by the AWS failover control plane (drkit.failover.aws) when it stops, re-points or starts a mirror.
+MIRROR_UNIT_TEMPLATE = "drkit-mirror@.service"
+MIRROR_ENV_DIR = "/etc/drkit"
 
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/drkit-publish-promoted @REGION@ @STACK@
-"""
 
-_PROMOTED_TIMER = """[Unit]
-Description=Publish drkit's promotion marker every minute
+def mirror_unit(index: int) -> str:
+    """The systemd unit mirroring the `index`th mirrored prefix."""
+    return f"drkit-mirror@{index}.service"
 
-[Timer]
-OnBootSec=30s
-OnUnitActiveSec=60s
 
-[Install]
-WantedBy=timers.target
-"""
+def mirror_env_file(index: int) -> str:
+    """Where that unit's etcdctl arguments live (the unit reads MIRROR_ARGS from it)."""
+    return f"{MIRROR_ENV_DIR}/mirror-{index}.env"
+
+
+def mirror_env(arguments: str) -> str:
+    """The content of a mirror's environment file, for mirror_arguments()."""
+    return f"MIRROR_ARGS={arguments}\n"
+
+
+def mirrored_prefixes(replication: Replication) -> list[str]:
+    """One make-mirror per prefix; "" stands for every key (as in the lab)."""
+    return [""] if replication.mirrors_everything else list(replication.prefixes)
+
 
 _MIRROR_UNIT = """[Unit]
 Description=etcdctl make-mirror from the primary region into this standby (drkit), prefix %I
@@ -129,7 +126,7 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-EnvironmentFile=/etc/drkit/mirror-%i.env
+EnvironmentFile=@ENV_DIR@/mirror-%i.env
 ExecStart=@BIN@/etcdctl $MIRROR_ARGS
 Restart=always
 RestartSec=5s
@@ -154,7 +151,6 @@ class Boot:
 class MemberBoot(Boot):
     data_device: str
     etcd_env: dict[str, str] = field(default_factory=dict)
-    promoted: bool = False  # the primary region boots promoted
 
 
 @dataclass(frozen=True)
@@ -192,9 +188,8 @@ def install_etcd_script(
 
 _INSTALL_ETCD = install_etcd_script()
 _FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
-_PUBLISH_PROMOTED = _fill(_PUBLISH_PROMOTED, marker=PROMOTED_MARKER, ns=METRIC_NAMESPACE)
 _ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
-_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR)
+_MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR, env_dir=MIRROR_ENV_DIR)
 
 
 def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
@@ -225,31 +220,23 @@ def member_user_data(boot: MemberBoot) -> str:
     files = [
         *_common_files(boot),
         _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
-        _file("/usr/local/sbin/drkit-publish-promoted", _PUBLISH_PROMOTED, "0755"),
         _file("/etc/drkit/etcd.env", env, "0600"),
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
-        _file(
-            "/etc/systemd/system/drkit-promoted.service", _fill(_PROMOTED_SERVICE, region=boot.region, stack=boot.stack)
-        ),
-        _file("/etc/systemd/system/drkit-promoted.timer", _PROMOTED_TIMER),
     ]
-    if boot.promoted:
-        files.append(_file(PROMOTED_MARKER, "promoted at first boot: this region starts as the primary\n"))
     commands = [
         ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
         *_common_commands(boot),
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", "--now", "etcd.service", "drkit-promoted.timer"],
+        ["systemctl", "enable", "--now", "etcd.service"],
     ]
     return _render(files, commands)
 
 
 def mirror_user_data(boot: MirrorBoot) -> str:
-    files = [*_common_files(boot), _file("/etc/systemd/system/drkit-mirror@.service", _MIRROR_UNIT)]
+    files = [*_common_files(boot), _file(f"/etc/systemd/system/{MIRROR_UNIT_TEMPLATE}", _MIRROR_UNIT)]
     units = []
     for index, arguments in enumerate(boot.mirror_arguments):
-        env = f"MIRROR_ARGS={arguments}\n"
-        files.append(_file(f"/etc/drkit/mirror-{index}.env", env, "0600"))
-        units.append(f"drkit-mirror@{index}.service")
+        files.append(_file(mirror_env_file(index), mirror_env(arguments), "0600"))
+        units.append(mirror_unit(index))
     commands = [*_common_commands(boot), ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]]
     return _render(files, commands)

@@ -1,9 +1,14 @@
 """GlobalEndpoint: the one address clients use, failing over between regions.
 
 route53-failover: per region an HTTP health check of etcd's /health (the spec's interval and threshold), a
-"promoted" check bound to the CloudWatch alarm on drkit/Registry Promoted, and a calculated check that needs
-both; PRIMARY and SECONDARY CNAME records (the spec's TTL) use the calculated ones. A standby is therefore
-never answered before a failover has promoted it, whatever its own health says.
+control check that only drkit's failover flips, and a calculated check that needs both; PRIMARY and
+SECONDARY CNAME records (the spec's TTL) use the calculated ones. A standby is therefore never answered
+before a failover has promoted it, whatever its own health says.
+
+The control is a CALCULATED check with no children, a threshold of 0 and Disabled: Route 53 documents that
+it treats a disabled check as always healthy and that Inverted is how to stop routing to it, so its status
+is exactly `not Inverted`, set by drkit.failover.aws (AwsControlPlane.set_serving). The primary's starts
+serving, standbys' not; `pulumi up` ignores later changes to Inverted, so it keeps what a failover set.
 
 global-accelerator: one accelerator, a TCP listener on the client port, an endpoint group per region with the
 members as endpoints and the spec's health check; the standby's traffic dial starts at 0 and only a
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision import cloud_init, tags
+from drkit.provision import tags
 from drkit.provision.registry_cluster import RegistryCluster
 from drkit.spec.model import GlobalEndpoint as EndpointSpec
 from drkit.spec.model import Registry
@@ -54,8 +59,8 @@ class GlobalEndpoint(pulumi.ComponentResource):
     ) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=provider or self.provider, ignore_changes=ignore_changes)
 
-    def _tags(self, region: str, name: str) -> dict[str, str]:
-        return tags.tags(self.args.stack, region, "global-endpoint", name)
+    def _tags(self, region: str, name: str, **extra: str) -> dict[str, str]:
+        return tags.tags(self.args.stack, region, "global-endpoint", name, **extra)
 
     def _route53(self) -> None:
         endpoint, registry = self.args.endpoint, self.args.registry
@@ -78,34 +83,21 @@ class GlobalEndpoint(pulumi.ComponentResource):
                 tags=self._tags(region, f"{region}-health"),
                 opts=self._opts(),
             )
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{region}-promoted",
-                alarm_description=f"{region} is not promoted (no drkit/Registry Promoted=1)",
-                namespace=cloud_init.METRIC_NAMESPACE,
-                metric_name="Promoted",
-                dimensions={"Stack": self.args.stack, "Region": region},
-                statistic="Maximum",
-                period=60,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="LessThanThreshold",
-                treat_missing_data="breaching",
-                tags=self._tags(region, f"{region}-promoted"),
-                opts=self._opts(cluster.provider),
-            )
-            promoted = aws.route53.HealthCheck(
-                f"{region}-promoted",
-                type="CLOUDWATCH_METRIC",
-                cloudwatch_alarm_name=alarm.name,
-                cloudwatch_alarm_region=region,
-                insufficient_data_health_status="Unhealthy",
-                tags=self._tags(region, f"{region}-promoted"),
-                opts=self._opts(),
+            control = aws.route53.HealthCheck(
+                f"{region}-control",
+                type="CALCULATED",
+                child_healthchecks=[],
+                child_health_threshold=0,
+                disabled=True,
+                invert_healthcheck=cluster.args.region.role != "primary",
+                tags=self._tags(region, f"{region}-control", role=tags.ENDPOINT_CONTROL_ROLE),
+                # A failover flips Inverted; a later `pulumi up` must not flip it back.
+                opts=self._opts(ignore_changes=["invertHealthcheck"]),
             )
             serving = aws.route53.HealthCheck(
                 f"{region}-serving",
                 type="CALCULATED",
-                child_healthchecks=[reachable.id, promoted.id],
+                child_healthchecks=[reachable.id, control.id],
                 child_health_threshold=2,
                 tags=self._tags(region, f"{region}-serving"),
                 opts=self._opts(),

@@ -261,7 +261,8 @@ class RegistryCluster(pulumi.ComponentResource):
             subnets=self.network.subnet_ids,
             security_groups=[self.client_lb_sg.id],
             enable_cross_zone_load_balancing=True,
-            tags=self._tags(f"{prefix}-client"),
+            # The failover control plane finds a region's client endpoint by this role (to re-point a mirror).
+            tags=self._tags(f"{prefix}-client", role=tags.CLIENT_LB_ROLE),
             opts=self._opts(),
         )
         self.client_targets = self._target_group(f"{prefix}-client", registry.client_port)
@@ -499,7 +500,6 @@ class RegistryCluster(pulumi.ComponentResource):
             tls_secret_id=secret_id,
             data_device=f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
             etcd_env=self.etcd_environment(member),
-            promoted=self.args.region.role == "primary",
         )
 
     def etcd_environment(self, member: MemberPlacement) -> dict[str, str]:
@@ -542,14 +542,8 @@ class RegistryCluster(pulumi.ComponentResource):
 
 def member_policy(buckets: list[str], keys: list[str], secrets: list[str]) -> str:
     """What a member may do: write and read snapshots (never delete: lifecycle and Object Lock decide), use the
-    KMS keys they are encrypted with, read the cluster's TLS secrets, and publish the promotion metric."""
+    KMS keys they are encrypted with, and read the cluster's TLS secrets."""
     statements: list[dict[str, Any]] = [
-        {
-            "Effect": "Allow",
-            "Action": ["cloudwatch:PutMetricData"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": cloud_init.METRIC_NAMESPACE}},
-        },
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": keys},
     ]
     if buckets:

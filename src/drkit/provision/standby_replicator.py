@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from drkit.provision import cloud_init, tags
+from drkit.provision.cloud_init import mirrored_prefixes
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.registry_cluster import RegistryCluster, member_policy
 from drkit.provision.tls import CertificateAuthority, issue
@@ -32,11 +33,6 @@ class StandbyReplicatorArgs:
     ca: CertificateAuthority | None  # None only when registry.tls is false
     primary: RegistryCluster
     standby: RegistryCluster
-
-
-def mirrored_prefixes(replication: Replication) -> list[str]:
-    """One make-mirror per prefix; "" stands for every key (as in the lab)."""
-    return [""] if replication.mirrors_everything else list(replication.prefixes)
 
 
 class StandbyReplicator(pulumi.ComponentResource):
@@ -170,6 +166,14 @@ class StandbyReplicator(pulumi.ComponentResource):
             policy=pulumi.Output.all(standby.kms_key.arn, [s.arn for s in secrets]).apply(
                 lambda parts: member_policy([], [parts[0]], parts[1])
             ),
+            opts=self._opts(provider),
+        )
+        # A failover stops and re-points the mirror through SSM Run Command (drkit.failover.aws): the agent on
+        # the instance needs Systems Manager's managed-instance permissions, as members have.
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
             opts=self._opts(provider),
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=self._opts(provider))

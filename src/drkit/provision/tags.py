@@ -5,11 +5,14 @@ from __future__ import annotations
 STACK = "drkit:stack"
 REGION = "drkit:region"
 COMPONENT = "drkit:component"
-ROLE = "drkit:role"  # member, mirror, backup, replica, tls-material
+ROLE = "drkit:role"  # member, mirror, backup, replica, tls-material, client-lb, endpoint-control
 MEMBER = "drkit:member"
 AZ = "drkit:az"
 CLUSTER_ROLE = "drkit:cluster-role"  # primary or standby
 BACKUP_TARGET = "drkit:backup-target"  # index of the spec's backups.targets entry a bucket serves
+# Roles the failover control plane (drkit.failover.aws) finds resources by.
+CLIENT_LB_ROLE = "client-lb"  # a region's internal client NLB
+ENDPOINT_CONTROL_ROLE = "endpoint-control"  # a region's Route 53 control health check
 
 
 def tags(stack: str, region: str, component: str, name: str, **extra: str) -> dict[str, str]:

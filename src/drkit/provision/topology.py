@@ -10,12 +10,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from drkit.provision import cloud_init
 from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
+from drkit.provision.cloud_init import mirrored_prefixes
 from drkit.provision.errors import ProvisionError
 from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs
 from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, inventory_document
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
-from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs, mirrored_prefixes
+from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs
 from drkit.provision.tls import CertificateAuthority, certificate_authority
 from drkit.spec.model import Spec
 
@@ -120,7 +122,7 @@ def _outputs(
     mirrors: list[StandbyReplicator],
     endpoint: GlobalEndpoint | None,
 ) -> dict[str, Any]:
-    units = tuple(f"drkit-mirror@{index}.service" for index in range(len(mirrored_prefixes(spec.replication))))
+    units = tuple(cloud_init.mirror_unit(index) for index in range(len(mirrored_prefixes(spec.replication))))
     backups = [
         BackupFacts(v.bucket_name, v.region, v.replica_bucket_name, v.args.target.replica_region) for v in vaults
     ]
