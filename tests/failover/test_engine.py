@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from drkit.failover.control import FenceAction
 from drkit.failover.deployment import Deployment
 from drkit.failover.engine import FailoverRefusedError, Request, carry_out
 from drkit.failover.journal import Journal, JournalError
+from drkit.failover.registry import Cluster
 from drkit.failover.report import render
 
 EAST, WEST = ("http://east-1", "http://east-2", "http://east-3"), ("http://west-1", "http://west-2", "http://west-3")
@@ -66,25 +67,26 @@ class ScriptedRegistry:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answering: set[str], healthy: set[str]) -> None:
         self.answering, self.healthy = answering, healthy
         self.writes: list[tuple[str, str]] = []
-        region_of = dict.fromkeys(EAST, "east") | dict.fromkeys(WEST, "west") | {"http://endpoint": "endpoint"}
 
-        def health(region: str, urls: Sequence[str], timeout: float = 1.0) -> registry.RegionHealth:
-            up = len(urls) if region in self.healthy else 0
-            return registry.RegionHealth(region, len(urls), up, up, 10 if up else 0)
+        def health(cluster: Cluster, timeout: float = 1.0) -> registry.RegionHealth:
+            up = len(cluster.urls) if cluster.region in self.healthy else 0
+            return registry.RegionHealth(cluster.region, len(cluster.urls), up, up, 10 if up else 0)
 
-        def answers(urls: Sequence[str], timeout: float = 1.0) -> list[str]:
-            return [url for url in urls if region_of[url] in self.answering]
+        def answers(cluster: Cluster, timeout: float = 1.0) -> list[str]:
+            return list(cluster.urls) if cluster.region in self.answering else []
 
-        def put(urls: Sequence[str], key: str, value: str, timeout: float = 2.0) -> int:
-            self.writes.append((region_of[urls[0]], key))
+        def put(cluster: Cluster, key: str, value: str, timeout: float = 2.0) -> int:
+            self.writes.append((cluster.region, key))
             return len(self.writes)
 
         monkeypatch.setattr(registry, "health", health)
         monkeypatch.setattr(registry, "answers", answers)
         monkeypatch.setattr(registry, "put", put)
-        monkeypatch.setattr(registry, "read_heartbeat", lambda urls: 1000.0)
-        monkeypatch.setattr(registry, "rebind_leases", lambda urls, p, ttl: registry.Rebound(4, 4, 2, 0xABC))
-        monkeypatch.setattr(registry, "write_epoch", lambda urls, epoch: self.writes.append(("west", "epoch")) or 7)
+        monkeypatch.setattr(registry, "read_heartbeat", lambda cluster: 1000.0)
+        monkeypatch.setattr(registry, "rebind_leases", lambda cluster, p, ttl: registry.Rebound(4, 4, 2, 0xABC))
+        monkeypatch.setattr(
+            registry, "write_epoch", lambda cluster, epoch: self.writes.append((cluster.region, "epoch")) or 7
+        )
 
 
 def deployment(tmp_path: Path, control: ScriptedControl, roles: Mapping[str, str] | None = None) -> Deployment:
@@ -100,8 +102,8 @@ def deployment(tmp_path: Path, control: ScriptedControl, roles: Mapping[str, str
         roles=roles or {"east": "primary", "west": "standby"},
         epoch=1,
         control=control,
-        urls={"east": EAST, "west": WEST},
-        endpoint_url="http://endpoint",
+        clusters={"east": Cluster("east", EAST), "west": Cluster("west", WEST)},
+        endpoint=Cluster("endpoint", ("http://endpoint",)),
         mirrored=True,
         max_lag=2.0,
         ephemeral_prefixes=("/services/",),

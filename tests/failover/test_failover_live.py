@@ -36,10 +36,10 @@ def _endpoint(lab: Lab) -> str:
     return f"http://127.0.0.1:{lab.plan.endpoint_port}"
 
 
-def _urls(lab: Lab, region: str) -> tuple[str, ...]:
+def _cluster(lab: Lab, region: str) -> registry.Cluster:
     plan = fresh(lab).plan.region(region)
     assert plan is not None
-    return tuple(member.client_url for member in plan.members)
+    return registry.Cluster(region, tuple(member.client_url for member in plan.members))
 
 
 def test_refusals_change_nothing(pair: Lab) -> None:
@@ -76,7 +76,7 @@ def test_refusals_change_nothing(pair: Lab) -> None:
 def test_switchover_under_a_writer_loses_no_acknowledged_write(pair: Lab, failover_spec: Spec) -> None:
     lab = pair
     old, new = lab.plan.primary.name, lab.plan.standbys[0].name
-    epoch_before = registry.read_epoch(_urls(lab, old))
+    epoch_before = registry.read_epoch(_cluster(lab, old))
     ttl = lab.plan.lease_ttl_s
     ledger = Ledger(_endpoint(lab), prefix="/drill/switchover/")
     instances = Registry.register(_endpoint(lab), "/services/", 4, ttl)
@@ -94,18 +94,18 @@ def test_switchover_under_a_writer_loses_no_acknowledged_write(pair: Lab, failov
 
     assert report["outcome"] == "done" and report["rpoBoundSeconds"] == 0
     assert _roles(lab) == {old: "standby", new: "primary"}
-    present = etcd_client.values(_urls(lab, new)[0], ledger.prefix)
+    present = etcd_client.values(_cluster(lab, new).urls[0], ledger.prefix)
     missing = [ack.key for ack in ledger.acks if present.get(ack.key) != ack.value]
     assert len(ledger.acks) > 20 and not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
     assert any(ack.at > time.monotonic() - 1.4 for ack in ledger.acks), "no write acknowledged after the switchover"
 
-    epoch = registry.read_epoch(_urls(lab, new))
+    epoch = registry.read_epoch(_cluster(lab, new))
     assert epoch is not None and epoch.primary == new and epoch.kind == "switchover"
     assert epoch.number == (epoch_before.number if epoch_before else 1) + 1
 
     # The mirror now runs the other way: a write on the new primary reaches the old one.
-    registry.put(_urls(lab, new), "/drill/reverse", "arrived")
-    assert registry.wait_for_value(_urls(lab, old), "/drill/reverse", "arrived", timeout=10) < 10
+    registry.put(_cluster(lab, new), "/drill/reverse", "arrived")
+    assert registry.wait_for_value(_cluster(lab, old), "/drill/reverse", "arrived", timeout=10) < 10
 
     # Registrations: past one TTL the dead instances are gone, the live ones are there (re-registered).
     try:
@@ -136,7 +136,7 @@ def test_failover_after_losing_the_primary_region(pair: Lab, failover_spec: Spec
     assert report["rpoBoundSeconds"] is not None and report["rpoBoundSeconds"] <= failover_spec.replication.max_lag
     assert _roles(lab) == {old: "fenced", new: "primary"}
 
-    present = etcd_client.values(_urls(lab, new)[0], ledger.prefix)
+    present = etcd_client.values(_cluster(lab, new).urls[0], ledger.prefix)
     lost = [ack for ack in ledger.acks if ack.at < killed_at and present.get(ack.key) != ack.value]
     # What the mirror had not applied when the region died: only writes from the last maxLag before it.
     assert all(killed_at - ack.at <= failover_spec.replication.max_lag for ack in lost), lost
@@ -148,7 +148,7 @@ def test_failover_after_losing_the_primary_region(pair: Lab, failover_spec: Spec
     assert start.returncode == 1 and "fenced" in start.stderr
     up = drkit(lab, "sandbox", "up")
     assert up.returncode == 0 and f"not starting {old}'s members" in up.stdout
-    assert not registry.answers(_urls(lab, old))
+    assert not registry.answers(_cluster(lab, old))
 
     # Failback: data moved aside, re-seeded from the new primary, the mirror runs new -> old.
     back = drkit_json(lab, "failback", "--yes")
@@ -156,10 +156,10 @@ def test_failover_after_losing_the_primary_region(pair: Lab, failover_spec: Spec
     assert _roles(lab) == {old: "standby", new: "primary"}
     aside = sorted(p.name for p in lab.paths.data.iterdir() if ".failback-" in p.name and p.name.startswith(old))
     assert len(aside) == 3
-    registry.put(_urls(lab, new), "/drill/after-failback", "seeded")
-    registry.wait_for_value(_urls(lab, old), "/drill/after-failback", "seeded", timeout=10)
-    kept = etcd_client.values(_urls(lab, old)[0], ledger.prefix)
-    assert kept == etcd_client.values(_urls(lab, new)[0], ledger.prefix)
+    registry.put(_cluster(lab, new), "/drill/after-failback", "seeded")
+    registry.wait_for_value(_cluster(lab, old), "/drill/after-failback", "seeded", timeout=10)
+    kept = etcd_client.values(_cluster(lab, old).urls[0], ledger.prefix)
+    assert kept == etcd_client.values(_cluster(lab, new).urls[0], ledger.prefix)
 
 
 class _UnreachableMembers(LabControl):
@@ -179,7 +179,7 @@ def test_unfenced_primary_that_answers_is_not_promoted_unless_forced(pair: Lab, 
     with pytest.raises(FailoverRefusedError, match="could not be fenced and 3 of its members still answer"):
         carry_out(deployment, Request("failover", new, confirm=True), lambda _: None)
     assert _roles(lab) == {old: "primary", new: "standby"}
-    assert registry.answers(_urls(lab, old)), "the refusal must not have stopped anything"
+    assert registry.answers(_cluster(lab, old)), "the refusal must not have stopped anything"
 
     # Re-running the same command with a reason resumes from the refused check and promotes.
     forced = carry_out(
@@ -232,5 +232,5 @@ def test_interrupted_failover_resumes_with_the_same_command(pair: Lab) -> None:
         "fence-endpoint",
     ]
     assert _roles(lab) == {old: "fenced", new: "primary"}
-    epoch = registry.read_epoch(_urls(lab, new))
+    epoch = registry.read_epoch(_cluster(lab, new))
     assert epoch is not None and epoch.number == state["epoch"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.failover.control import ControlPlane
+from drkit.failover.registry import Cluster
 
 SaveRoles = Callable[[Mapping[str, str], int], None]  # region -> new role, the deployment's epoch
 
@@ -19,8 +20,8 @@ class Deployment:
     roles: Mapping[str, str]  # region -> primary, standby or fenced
     epoch: int  # the current epoch (1 until the first promotion)
     control: ControlPlane
-    urls: Mapping[str, tuple[str, ...]]  # region -> its members' client URLs
-    endpoint_url: str | None  # where writes go through the global endpoint (None: write to the primary)
+    clusters: Mapping[str, Cluster]  # region -> how to reach its members
+    endpoint: Cluster | None  # the global endpoint as clients reach it (None: probe the promoted region)
     mirrored: bool  # replication.mode is mirror: a standby holds the primary's data
     max_lag: float
     ephemeral_prefixes: tuple[str, ...]

@@ -110,7 +110,7 @@ class Run:
         if not action.ok:
             raise FailoverRefusedError(f"the mirror into {self.journal.target} could not be stopped: {action.detail}")
         now = time.time()
-        heartbeat = registry.read_heartbeat(self.d.urls[self.journal.target])
+        heartbeat = registry.read_heartbeat(self.d.clusters[self.journal.target])
         self.journal.data |= {"heartbeat": heartbeat, "mirrorStoppedAt": now}
         self.report.last_mirrored_heartbeat, self.report.mirror_stopped_at = heartbeat, now
         age = "none mirrored" if heartbeat is None else f"{now - heartbeat:.2f}s old"
@@ -119,7 +119,9 @@ class Run:
     def rebind_leases(self) -> str:
         if not self.d.ephemeral_prefixes:
             return "no ephemeral prefixes in the spec"
-        result = registry.rebind_leases(self.d.urls[self.journal.target], self.d.ephemeral_prefixes, self.d.lease_ttl)
+        result = registry.rebind_leases(
+            self.d.clusters[self.journal.target], self.d.ephemeral_prefixes, self.d.lease_ttl
+        )
         return (
             f"{result.rebound} of {result.keys} keys under {', '.join(self.d.ephemeral_prefixes)} bound to lease"
             f" {result.lease:x} ({self.d.lease_ttl}s); live instances re-register, dead ones expire"
@@ -134,7 +136,7 @@ class Run:
             kind=kind,
             reason=self.request.force_reason,
         )
-        revision = registry.write_epoch(self.d.urls[self.journal.target], epoch)
+        revision = registry.write_epoch(self.d.clusters[self.journal.target], epoch)
         return f"{registry.EPOCH_KEY} = epoch {epoch.number}, primary {epoch.primary} (revision {revision})"
 
     def save_roles(self, roles: dict[str, str], epoch: int) -> str:
@@ -149,18 +151,22 @@ class Run:
 
     def first_write(self) -> str:
         """Write through the endpoint until it is acknowledged: the moment clients can work again."""
-        urls = (self.d.endpoint_url,) if self.d.endpoint_url else self.d.urls[self.journal.target]
+        cluster = self.d.endpoint or self.d.clusters[self.journal.target]
         deadline = time.monotonic() + HEALTHY_TIMEOUT
         while True:
             try:
-                revision = registry.put(urls, "/drkit/failover/probe", f"{self.journal.epoch}:{time.time():.3f}", 1.0)
+                revision = registry.put(
+                    cluster, "/drkit/failover/probe", f"{self.journal.epoch}:{time.time():.3f}", 1.0
+                )
                 break
             except registry.RegistryError as error:
                 if time.monotonic() > deadline:
-                    raise FailoverRefusedError(f"no write was accepted through {urls[0]} within 60s: {error}") from None
+                    raise FailoverRefusedError(
+                        f"no write was accepted through {cluster.urls[0]} within 60s: {error}"
+                    ) from None
                 time.sleep(0.05)
         self.report.writes_accepted_after = round(time.monotonic() - self.started, 3)
-        return f"acknowledged through {urls[0]} at revision {revision}"
+        return f"acknowledged through {cluster.urls[0]} at revision {revision}"
 
 
 # --- checks that change nothing ----------------------------------------------------------------------------
@@ -192,7 +198,7 @@ def _check_target(d: Deployment, request: Request) -> None:
 
 
 def _require_healthy(d: Deployment, region: str, role: str) -> None:
-    state = registry.health(region, d.urls[region])
+    state = registry.health(d.clusters[region])
     if not state.has_quorum:
         raise FailoverRefusedError(
             f"the {role} {region} is unhealthy: {state.healthy} of {state.members} members healthy"
@@ -202,9 +208,11 @@ def _require_healthy(d: Deployment, region: str, role: str) -> None:
 
 def _mirror_lag(d: Deployment, source: str, target: str) -> float:
     token = f"probe-{uuid.uuid4().hex}"
-    registry.put(d.urls[source], registry.SWITCHOVER_KEY, token)
+    registry.put(d.clusters[source], registry.SWITCHOVER_KEY, token)
     try:
-        return registry.wait_for_value(d.urls[target], registry.SWITCHOVER_KEY, token, timeout=max(2 * d.max_lag, 5))
+        return registry.wait_for_value(
+            d.clusters[target], registry.SWITCHOVER_KEY, token, timeout=max(2 * d.max_lag, 5)
+        )
     except registry.RegistryError:
         return float("inf")
 
@@ -284,11 +292,11 @@ def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverR
     def drain() -> str:
         for attempt in range(1, CATCH_UP_ATTEMPTS + 1):
             token = f"{journal.epoch}-{uuid.uuid4().hex}"
-            revision = registry.put(d.urls[old], registry.SWITCHOVER_KEY, token)
+            revision = registry.put(d.clusters[old], registry.SWITCHOVER_KEY, token)
             seconds = registry.wait_for_value(
-                d.urls[new], registry.SWITCHOVER_KEY, token, timeout=max(10, 5 * d.max_lag)
+                d.clusters[new], registry.SWITCHOVER_KEY, token, timeout=max(10, 5 * d.max_lag)
             )
-            _, now = registry.get(d.urls[old], registry.SWITCHOVER_KEY)
+            _, now = registry.get(d.clusters[old], registry.SWITCHOVER_KEY)
             if now == revision:  # nothing was written on the old primary after the token: nothing left behind
                 journal.data["caughtUpRevision"] = revision
                 run.report.caught_up_revision = revision
@@ -350,7 +358,7 @@ def failover(d: Deployment, request: Request, progress: Progress) -> FailoverRep
         fences = {fence.method: fence for fence in run.report.fences}
         stopped = fences.get("stop-members") is not None and fences["stop-members"].ok
         cut = fences.get("cut-client-port") is not None and fences["cut-client-port"].ok
-        answering = registry.answers(d.urls[old])
+        answering = registry.answers(d.clusters[old])
         if stopped or cut:
             how = " and ".join(name for name, ok in (("stopped", stopped), ("cut off", cut)) if ok)
             if answering and not stopped:
@@ -412,7 +420,7 @@ def failback(d: Deployment, request: Request, progress: Progress) -> FailoverRep
 
     def wait_healthy() -> str:
         deadline = time.monotonic() + HEALTHY_TIMEOUT
-        while not (state := registry.health(old, d.urls[old])).has_quorum:
+        while not (state := registry.health(d.clusters[old])).has_quorum:
             if time.monotonic() > deadline:
                 raise FailoverRefusedError(f"{old} did not become healthy in {HEALTHY_TIMEOUT:.0f}s after its restart")
             time.sleep(0.2)
@@ -420,8 +428,8 @@ def failback(d: Deployment, request: Request, progress: Progress) -> FailoverRep
 
     def seeded() -> str:
         token = f"failback-{uuid.uuid4().hex}"
-        revision = registry.put(d.urls[primary], registry.SWITCHOVER_KEY, token)
-        seconds = registry.wait_for_value(d.urls[old], registry.SWITCHOVER_KEY, token, timeout=SEED_TIMEOUT)
+        revision = registry.put(d.clusters[primary], registry.SWITCHOVER_KEY, token)
+        seconds = registry.wait_for_value(d.clusters[old], registry.SWITCHOVER_KEY, token, timeout=SEED_TIMEOUT)
         return f"{old} has every revision up to {revision} of {primary} ({seconds:.2f}s)"
 
     report = run.run(

@@ -31,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", required=True, help="The primary's client URLs, comma separated.")
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args(argv)
-    urls = [url for url in args.endpoints.split(",") if url]
+    primary = registry.Cluster("primary", tuple(url for url in args.endpoints.split(",") if url))
     signal.signal(signal.SIGTERM, _stop)
     while not _stopping:
         try:
-            registry.put(urls, registry.HEARTBEAT_KEY, f"{time.time():.3f}", timeout=1.0)
+            registry.put(primary, registry.HEARTBEAT_KEY, f"{time.time():.3f}", timeout=1.0)
         except registry.RegistryError as error:
             # The primary is down or cut off: say so once per beat and keep trying; nothing else to do.
             print(f"heartbeat not written: {error}", file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from drkit.failover.control import FenceAction
 from drkit.failover.deployment import Deployment
+from drkit.failover.registry import Cluster
 from drkit.sandbox import endpoint, roles
 from drkit.sandbox.configs import mirror_programs
 from drkit.sandbox.lab import Lab
@@ -163,8 +164,11 @@ def lab_deployment(lab: Lab, spec: Spec) -> Deployment:
         roles={region.name: region.role for region in plan.regions},
         epoch=roles.load_epoch(lab.paths.root),
         control=LabControl(lab),
-        urls={region.name: tuple(member.client_url for member in region.members) for region in plan.regions},
-        endpoint_url=f"http://127.0.0.1:{plan.endpoint_port}",
+        clusters={
+            region.name: Cluster(region.name, tuple(member.client_url for member in region.members))
+            for region in plan.regions
+        },
+        endpoint=Cluster("endpoint", (f"http://127.0.0.1:{plan.endpoint_port}",)),
         mirrored=bool(plan.mirror_prefixes),
         max_lag=spec.replication.max_lag,
         ephemeral_prefixes=plan.ephemeral_prefixes,

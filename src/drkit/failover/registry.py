@@ -25,6 +25,18 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """One region's cluster as a client reaches it: its members' client URLs (or one endpoint address) and,
+    for TLS, the CA and client certificate files on the machine drkit runs on."""
+
+    region: str
+    urls: tuple[str, ...]
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+
 class RegistryError(Exception):
     """No member of the region answered, or a wait ran out: the message names the region and what."""
 
@@ -77,14 +89,15 @@ class Epoch:
         )
 
 
-def _gateway(url: str, timeout: float) -> Gateway:
-    return Gateway(url, timeout=timeout)
+def _gateway(cluster: Cluster, url: str, timeout: float) -> Gateway:
+    return Gateway(url, timeout=timeout, cacert=cluster.cacert, cert=cluster.cert, key=cluster.key)
 
 
-def _health(url: str, timeout: float) -> tuple[bool, bool]:
+def _health(cluster: Cluster, url: str, timeout: float) -> tuple[bool, bool]:
     """(answers, healthy) for one member, from etcd's own /health."""
+    context = _gateway(cluster, url, timeout)._context  # the same TLS settings as every other call
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout, context=context) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError:
         return True, False  # it answered: 503 without a leader
@@ -95,44 +108,45 @@ def _health(url: str, timeout: float) -> tuple[bool, bool]:
     return True, body.get("health") == "true"
 
 
-def health(region: str, urls: Sequence[str], timeout: float = 1.0) -> RegionHealth:
+def health(cluster: Cluster, timeout: float = 1.0) -> RegionHealth:
     answering = healthy = revision = 0
-    for url in urls:
-        answers, ok = _health(url, timeout)
+    for url in cluster.urls:
+        answers, ok = _health(cluster, url, timeout)
         answering += answers
         healthy += ok
         if ok and not revision:
             with contextlib.suppress(GatewayError):
-                revision = int(_gateway(url, timeout).call("/v3/maintenance/status", {})["header"]["revision"])
-    return RegionHealth(region, len(urls), answering, healthy, revision)
+                status = _gateway(cluster, url, timeout).call("/v3/maintenance/status", {})
+                revision = int(status["header"]["revision"])
+    return RegionHealth(cluster.region, len(cluster.urls), answering, healthy, revision)
 
 
-def answers(urls: Sequence[str], timeout: float = 1.0) -> list[str]:
+def answers(cluster: Cluster, timeout: float = 1.0) -> list[str]:
     """The members that accept a connection and answer at all: what a client next to them could reach."""
-    return [url for url in urls if _health(url, timeout)[0]]
+    return [url for url in cluster.urls if _health(cluster, url, timeout)[0]]
 
 
-def _first(urls: Sequence[str], action: Callable[[Gateway], Any], what: str, timeout: float) -> Any:
+def _first(cluster: Cluster, action: Callable[[Gateway], Any], what: str, timeout: float) -> Any:
     errors = []
-    for url in urls:
+    for url in cluster.urls:
         try:
-            return action(_gateway(url, timeout))
+            return action(_gateway(cluster, url, timeout))
         except GatewayError as error:
             errors.append(str(error))
-    raise RegistryError(f"cannot {what}: no member answered ({'; '.join(errors) or 'no members'})")
+    raise RegistryError(f"cannot {what} on {cluster.region}: no member answered ({'; '.join(errors) or 'no members'})")
 
 
-def put(urls: Sequence[str], key: str, value: str, timeout: float = 2.0) -> int:
+def put(cluster: Cluster, key: str, value: str, timeout: float = 2.0) -> int:
     """Write a key; returns the revision of the write."""
 
     def write(gateway: Gateway) -> int:
         result = gateway.call("/v3/kv/put", {"key": b64(key.encode()), "value": b64(value.encode())})
         return int(result["header"]["revision"])
 
-    return int(_first(urls, write, f"write {key}", timeout))
+    return int(_first(cluster, write, f"write {key}", timeout))
 
 
-def get(urls: Sequence[str], key: str, timeout: float = 2.0) -> tuple[str | None, int]:
+def get(cluster: Cluster, key: str, timeout: float = 2.0) -> tuple[str | None, int]:
     """A key's value (None when absent) and the cluster's revision."""
 
     def read(gateway: Gateway) -> tuple[str | None, int]:
@@ -143,12 +157,12 @@ def get(urls: Sequence[str], key: str, timeout: float = 2.0) -> tuple[str | None
         value = base64.b64decode(kvs[0].get("value", "")).decode() if kvs else None
         return value, int(result["header"]["revision"])
 
-    value, revision = _first(urls, read, f"read {key}", timeout)
+    value, revision = _first(cluster, read, f"read {key}", timeout)
     return value, int(revision)
 
 
-def read_epoch(urls: Sequence[str], timeout: float = 2.0) -> Epoch | None:
-    value, _ = get(urls, EPOCH_KEY, timeout)
+def read_epoch(cluster: Cluster, timeout: float = 2.0) -> Epoch | None:
+    value, _ = get(cluster, EPOCH_KEY, timeout)
     if value is None:
         return None
     try:
@@ -157,14 +171,14 @@ def read_epoch(urls: Sequence[str], timeout: float = 2.0) -> Epoch | None:
         return None
 
 
-def write_epoch(urls: Sequence[str], epoch: Epoch) -> int:
-    return put(urls, EPOCH_KEY, json.dumps(epoch.to_json(), sort_keys=True))
+def write_epoch(cluster: Cluster, epoch: Epoch) -> int:
+    return put(cluster, EPOCH_KEY, json.dumps(epoch.to_json(), sort_keys=True))
 
 
-def read_heartbeat(urls: Sequence[str]) -> float | None:
+def read_heartbeat(cluster: Cluster) -> float | None:
     """The primary's wall time in the newest heartbeat this cluster holds (on a standby: the newest one the
     mirror delivered, so writes after it may not have arrived)."""
-    value, _ = get(urls, HEARTBEAT_KEY)
+    value, _ = get(cluster, HEARTBEAT_KEY)
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -172,7 +186,7 @@ def read_heartbeat(urls: Sequence[str]) -> float | None:
 
 
 def wait_for_value(
-    urls: Sequence[str],
+    cluster: Cluster,
     key: str,
     value: str,
     timeout: float,
@@ -185,7 +199,7 @@ def wait_for_value(
     start = clock()
     while True:
         try:
-            if get(urls, key, timeout=1.0)[0] == value:
+            if get(cluster, key, timeout=1.0)[0] == value:
                 return clock() - start
         except RegistryError:
             pass
@@ -202,7 +216,7 @@ class Rebound:
     lease: int
 
 
-def rebind_leases(urls: Sequence[str], prefixes: Sequence[str], ttl: int) -> Rebound:
+def rebind_leases(cluster: Cluster, prefixes: Sequence[str], ttl: int) -> Rebound:
     """Every key under the ephemeral prefixes onto one fresh lease of `ttl`, old leases revoked (the same
     transactions as the lease_rebind module): make-mirror copies keys without their leases, so without this
     a dead instance's registration would live forever on the promoted cluster."""
@@ -217,5 +231,5 @@ def rebind_leases(urls: Sequence[str], prefixes: Sequence[str], ttl: int) -> Reb
         revoked = sum(1 for number in sorted(old) if gateway.revoke(number))
         return Rebound(len(records), rebound, revoked, lease)
 
-    result: Rebound = _first(urls, rebind, "re-bind leases", 10.0)
+    result: Rebound = _first(cluster, rebind, "re-bind leases", 10.0)
     return result
