@@ -15,6 +15,7 @@ import pytest
 
 from drkit.policy.catalog import PolicySet
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.network import choose_mode
 from drkit.sandbox.plan import plan_lab
 from drkit.spec.model import Spec
 from tests.conftest import ROOT
@@ -51,10 +52,10 @@ def failover_spec(policies_module: PolicySet) -> Spec:  # noqa: F811
 
 @pytest.fixture(scope="module")
 def failover_lab(failover_spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    network = os.environ.get("DRKIT_LAB_NETWORK", "loopback")
-    kwargs = {"network": network} if network != "loopback" else {}
-    plan = plan_lab("local", failover_spec, free_block(), **kwargs)
-    lab = Lab.prepare(plan, tmp_path_factory.mktemp("failover-lab") / "local")
+    # Namespaces where they can be built (CI runs as root): the client-port fence and partitions are real.
+    network = os.environ.get("DRKIT_LAB_NETWORK") or choose_mode("auto")
+    state = tmp_path_factory.mktemp("failover-lab") / "local"
+    lab = Lab.prepare(plan_lab("local", failover_spec, free_block(), network, state), state)
     tracker = LabTracker(lab)
     try:
         lab.up(lambda _: None)

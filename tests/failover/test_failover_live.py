@@ -61,7 +61,7 @@ def test_refusals_change_nothing(pair: Lab) -> None:
         lab.supervisor.stop_program(member.program)
     refused = drkit(lab, "failover", "--to", standby, "--yes")
     assert refused.returncode == 1, refused.stderr
-    assert f"the standby {standby} is unhealthy: 0 of 3 members healthy (1 answering)" in refused.stderr
+    assert f"the standby {standby} is unhealthy: 0 of 3 members healthy" in refused.stderr
     assert "nothing was changed" in refused.stderr
     assert (_roles(lab), endpoint.load_serving(lab.paths, lab.plan)) == before
     assert not (lab.paths.root / "failover-journal.json").exists()
@@ -162,20 +162,21 @@ def test_failover_after_losing_the_primary_region(pair: Lab, failover_spec: Spec
     assert kept == etcd_client.values(_cluster(lab, new).urls[0], ledger.prefix)
 
 
-class _UnreachableMembers(LabControl):
-    """The lab's controls, but the old primary's process manager does not answer (as across a cut link)."""
+class _NothingFences(LabControl):
+    """The lab's controls, but neither the old primary's process manager nor its firewall answers."""
 
     def stop_members(self, region: str) -> FenceAction:
         return FenceAction("stop-members", region, False, "process manager unreachable (test)")
+
+    def cut_client_port(self, region: str) -> FenceAction:
+        return FenceAction("cut-client-port", region, False, "firewall API unreachable (test)")
 
 
 def test_unfenced_primary_that_answers_is_not_promoted_unless_forced(pair: Lab, failover_spec: Spec) -> None:
     lab = pair
     old, new = lab.plan.primary.name, lab.plan.standbys[0].name
     deployment = lab_deployment(lab, failover_spec)
-    deployment.control = _UnreachableMembers(lab)
-    if getattr(lab.plan, "network", "loopback") == "namespaces":
-        pytest.skip("a namespaces lab can cut the client port, so this primary is fenced anyway")
+    deployment.control = _NothingFences(lab)
     with pytest.raises(FailoverRefusedError, match="could not be fenced and 3 of its members still answer"):
         carry_out(deployment, Request("failover", new, confirm=True), lambda _: None)
     assert _roles(lab) == {old: "primary", new: "standby"}
@@ -234,3 +235,48 @@ def test_interrupted_failover_resumes_with_the_same_command(pair: Lab) -> None:
     assert _roles(lab) == {old: "fenced", new: "primary"}
     epoch = registry.read_epoch(_cluster(lab, new))
     assert epoch is not None and epoch.number == state["epoch"]
+
+
+def test_partition_then_failover_then_heal_leaves_the_old_primary_fenced(pair: Lab) -> None:
+    lab = pair
+    if not lab.network.enabled:
+        pytest.skip("partitions need a namespaces lab (root, ip and iptables)")
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    etcdctl = str(lab.binaries.etcdctl)
+    ledger = Ledger(_endpoint(lab), prefix="/drill/partition/", timeout=0.3)
+    ledger.start()
+    try:
+        time.sleep(1)
+        cut = drkit(lab, "sandbox", "partition", old.name)
+        assert cut.returncode == 0, cut.stderr
+        cut_at = time.monotonic()
+        # Inside the cut the old primary still has its quorum: a client next to it could still write.
+        inside = [etcdctl, f"--endpoints={old.members[0].client_url}", "put", "/drill/inside", "split"]
+        assert lab.network.run_inside(old.name, inside)
+
+        report = drkit_json(lab, "failover", "--to", new.name, "--yes")
+        time.sleep(1)
+    finally:
+        ledger.stop()
+    fences = {fence["method"]: fence for fence in report["fences"]}
+    assert not fences["stop-members"]["ok"] and "partitioned" in fences["stop-members"]["detail"]
+    assert fences["cut-client-port"]["ok"] and fences["endpoint-out"]["ok"]
+    assert report["outcome"] == "done"
+    assert any(ack.at > cut_at for ack in ledger.acks), "no write acknowledged through the endpoint after"
+
+    healed = drkit(lab, "sandbox", "heal", old.name)
+    assert healed.returncode == 0, healed.stderr
+    # The partition is gone, the fence is not: reached directly, no old member acknowledges a write.
+    for member in old.members:
+        with pytest.raises(etcd_client.EtcdUnavailableError):
+            etcd_client.put(member.client_url, "/drill/after-heal", "stale", timeout=2)
+    assert fresh(lab).network.saved().fenced == frozenset({old.name})
+    states = endpoint.server_states(lab.paths)
+    assert all(states[member.name] == "MAINT" for member in old.members)
+    assert _roles(lab) == {old.name: "fenced", new.name: "primary"}
+
+    # Failback reaches it again, discards the split write with its data dir, and lifts the fence.
+    back = drkit_json(lab, "failback", "--yes")
+    assert back["outcome"] == "done"
+    assert fresh(lab).network.saved().fenced == frozenset()
+    assert registry.get(_cluster(lab, old.name), "/drill/inside")[0] is None

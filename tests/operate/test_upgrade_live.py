@@ -32,7 +32,8 @@ SOURCE, TARGET = "3.4.23", "3.5.1"
 
 @pytest.fixture(scope="module")
 def lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, LabTracker]]:
-    lab = Lab.prepare(lab_plan(policies_module), tmp_path_factory.mktemp("upgrade-lab") / "local")
+    state = tmp_path_factory.mktemp("upgrade-lab") / "local"
+    lab = Lab.prepare(lab_plan(policies_module, state), state)
     tracker = LabTracker(lab)
     try:
         lab.up(lambda _: None)

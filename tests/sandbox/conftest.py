@@ -1,6 +1,8 @@
 """Live labs for the sandbox tests: real etcd, HAProxy, rsync and supervisord processes on 127.0.0.1.
 
 Every lab a test starts is taken down at teardown, and every pid it ever ran is checked gone (killed if not).
+DRKIT_LAB_NETWORK=namespaces runs these labs with each region in its own network namespace (as root), so
+the same tests prove both network modes.
 """
 
 from __future__ import annotations
@@ -8,12 +10,13 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from drkit.policy.catalog import PolicySet
 from drkit.sandbox.lab import Lab
-from drkit.sandbox.plan import LabPlan, plan_lab
+from drkit.sandbox.plan import LOOPBACK, LabPlan, plan_lab
 from drkit.sandbox.ports import is_free
 from drkit.sandbox.supervisor_client import pid_alive
 from drkit.spec.model import Spec
@@ -38,8 +41,10 @@ def local_spec(policies: PolicySet) -> Spec:
     return report.spec
 
 
-def lab_plan(policies: PolicySet) -> LabPlan:
-    return plan_lab("local", local_spec(policies), free_block())
+def lab_plan(policies: PolicySet, state_dir: Path, network: str | None = None) -> LabPlan:
+    """A fresh plan in a free port block; the network mode from DRKIT_LAB_NETWORK unless given."""
+    mode = network or os.environ.get("DRKIT_LAB_NETWORK", LOOPBACK)
+    return plan_lab("local", local_spec(policies), free_block(), mode, state_dir)
 
 
 class LabTracker:
@@ -69,8 +74,8 @@ def lab_factory(policies: PolicySet, tmp_path_factory: pytest.TempPathFactory) -
     trackers: list[LabTracker] = []
 
     def make() -> tuple[Lab, LabTracker]:
-        state = tmp_path_factory.mktemp("lab")
-        lab = Lab.prepare(lab_plan(policies), state / "local")
+        state = tmp_path_factory.mktemp("lab") / "local"
+        lab = Lab.prepare(lab_plan(policies, state), state)
         tracker = LabTracker(lab)
         trackers.append(tracker)
         return lab, tracker
@@ -83,7 +88,8 @@ def lab_factory(policies: PolicySet, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="module")
 def running_lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One lab shared by the non-destructive tests of a module."""
-    lab = Lab.prepare(lab_plan(policies_module), tmp_path_factory.mktemp("shared-lab") / "local")
+    state = tmp_path_factory.mktemp("shared-lab") / "local"
+    lab = Lab.prepare(lab_plan(policies_module, state), state)
     tracker = LabTracker(lab)
     try:
         lab.up(lambda _: None)

@@ -158,12 +158,14 @@ def test_down_stops_every_process_and_up_reuses_the_data(lab_factory: MakeLab) -
 
 def test_a_busy_port_is_named(lab_factory: MakeLab) -> None:
     lab, _ = lab_factory()
-    port = lab.plan.members[3].peer_port
+    # A member's peer port on loopback; with namespaces members listen inside them, so rsync's port.
+    ports = lab.plan.loopback_ports()
+    port, purpose = next((p for p in ports if p[1] == "peer port of lab-west-1"), ports[-1])
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", port))
         holder.listen()
-        with pytest.raises(PortBusyError, match=rf"port {port} on 127\.0\.0\.1 \(peer port of lab-west-1\)"):
+        with pytest.raises(PortBusyError, match=rf"port {port} on 127\.0\.0\.1 \({purpose}\)"):
             lab.up(lambda _: None)
     assert not lab.supervisor.running()
 

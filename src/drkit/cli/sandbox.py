@@ -16,8 +16,9 @@ from drkit.cli.common import lab_state_dir, load_stack_spec
 from drkit.sandbox.binaries import BinaryMissingError
 from drkit.sandbox.endpoint import EndpointError
 from drkit.sandbox.lab import Lab, LabError
+from drkit.sandbox.network import NetworkError, choose_mode
 from drkit.sandbox.paths import StateDirError
-from drkit.sandbox.plan import DEFAULT_BASE_PORT, plan_lab
+from drkit.sandbox.plan import DEFAULT_BASE_PORT, NETWORK_MODES, load_saved_plan, plan_lab
 from drkit.sandbox.ports import PortBusyError
 from drkit.sandbox.status_table import render_status
 from drkit.sandbox.supervisor_client import SupervisorError
@@ -31,7 +32,7 @@ def lab_errors() -> Iterator[None]:
     except (BinaryMissingError, PortBusyError, StateDirError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    except LabError as error:
+    except (LabError, NetworkError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
     except (SupervisorError, EndpointError) as error:
@@ -62,11 +63,28 @@ def sandbox() -> None:
     show_default=True,
     help="First port of the block the lab allocates (used when the lab is first created).",
 )
-def up(stack: str, state_dir: Path | None, base_port: int) -> None:
+@click.option(
+    "--network",
+    type=click.Choice(["auto", *NETWORK_MODES]),
+    default="auto",
+    show_default=True,
+    help="loopback: every member on 127.0.0.1. namespaces: each region in its own network namespace, so"
+    " `partition` can cut it off (needs root, ip and iptables). auto: namespaces when possible."
+    " Used when the lab is first created; an existing lab keeps its mode.",
+)
+def up(stack: str, state_dir: Path | None, base_port: int, network: str) -> None:
     """Start the lab (or finish starting it); a second `up` changes nothing and says so."""
     spec = load_stack_spec(stack)
     with lab_errors():
-        lab = Lab.prepare(plan_lab(stack, spec, base_port), lab_state_dir(stack, state_dir))
+        directory = lab_state_dir(stack, state_dir)
+        saved = load_saved_plan(directory)
+        mode = saved.network if saved else choose_mode(network)
+        if saved and network not in ("auto", saved.network):
+            click.echo(
+                f"  the lab keeps its {saved.network} network (chosen when it was created);"
+                f" `drkit sandbox down --purge` first to start it with {network}"
+            )
+        lab = Lab.prepare(plan_lab(stack, spec, base_port, mode, directory), directory)
         click.echo(lab.up(lambda line: click.echo(f"  {line}")))
 
 
@@ -194,3 +212,30 @@ def _endpoint_command(name: str, serving: bool, doc: str) -> None:
 
 _endpoint_command("drain-region", False, "Take REGION out of the endpoint's rotation (HAProxy maintenance).")
 _endpoint_command("enable-region", True, "Put REGION in the endpoint's rotation (only after promoting it!).")
+
+
+def _partition_command(name: str, cut: bool, doc: str) -> None:
+    @sandbox.command(name)
+    @click.argument("region")
+    @stack_option
+    @state_option
+    def command(region: str, stack: str, state_dir: Path | None) -> None:
+        with lab_errors():
+            network = Lab.existing(lab_state_dir(stack, state_dir)).network
+            if cut:
+                network.partition(region)
+            else:
+                network.heal(region)
+        click.echo(
+            f"region {region} partitioned: cut off from the other regions and the endpoint (it keeps its quorum)"
+            if cut
+            else f"region {region} healed: reachable again"
+        )
+
+    command.__doc__ = doc
+
+
+_partition_command(
+    "partition", True, "Cut REGION off from the other regions and the endpoint (namespaces labs; ends with heal)."
+)
+_partition_command("heal", False, "End REGION's partition: its veth carries traffic again.")

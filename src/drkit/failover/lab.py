@@ -20,17 +20,9 @@ from drkit.failover.registry import Cluster
 from drkit.sandbox import endpoint, roles
 from drkit.sandbox.configs import mirror_programs
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.network import NetworkError
 from drkit.sandbox.supervisor_client import SupervisorError, pid_alive
 from drkit.spec.model import Spec
-
-
-def _network(lab: Lab) -> Any:
-    """The lab's network namespaces, or None for a loopback lab (no firewall to cut)."""
-    if getattr(lab.plan, "network", "loopback") != "namespaces":
-        return None
-    from drkit.sandbox.network import LabNetwork
-
-    return LabNetwork(lab.plan, lab.paths)
 
 
 class LabControl:
@@ -44,8 +36,7 @@ class LabControl:
         return plan
 
     def _partitioned(self, region: str) -> bool:
-        network = _network(self.lab)
-        return network is not None and region in network.state()["partitioned"]
+        return region in self.lab.network.saved().partitioned
 
     def stop_members(self, region: str) -> FenceAction:
         if self._partitioned(region):
@@ -80,20 +71,26 @@ class LabControl:
         return FenceAction("start-members", region, True, f"started {', '.join(names)}")
 
     def cut_client_port(self, region: str) -> FenceAction:
-        network = _network(self.lab)
-        if network is None:
+        network = self.lab.network
+        if not network.enabled:
             return FenceAction(
                 "cut-client-port", region, False, "a loopback lab has no firewall to cut (`up --network namespaces`)"
             )
-        network.fence_client_port(region)
+        try:
+            network.fence_client_port(region)
+        except NetworkError as error:
+            return FenceAction("cut-client-port", region, False, str(error))
         ports = ", ".join(str(member.client_port) for member in self._region(region).members)
         return FenceAction("cut-client-port", region, True, f"client ports {ports} reject connections (iptables)")
 
     def restore_client_port(self, region: str) -> FenceAction:
-        network = _network(self.lab)
-        if network is None:
+        network = self.lab.network
+        if not network.enabled:
             return FenceAction("restore-client-port", region, True, "a loopback lab has no firewall rule to remove")
-        network.unfence_client_port(region)
+        try:
+            network.unfence_client_port(region)
+        except NetworkError as error:
+            return FenceAction("restore-client-port", region, False, str(error))
         return FenceAction("restore-client-port", region, True, "client-port rules removed")
 
     def set_serving(self, region: str, serving: bool) -> FenceAction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,17 @@ def write_etcd_configs(plan: LabPlan, paths: LabPaths) -> None:
 def etcd_command(member: Member, paths: LabPaths) -> list[str]:
     # Through the member's release link, so an upgrade is re-pointing the link and restarting the program.
     return [str(paths.member_bin(member.name) / "etcd"), f"--config-file={paths.etcd_config(member.name)}"]
+
+
+def member_program_command(plan: LabPlan, member: Member, paths: LabPaths) -> list[str]:
+    """The member's supervisor command: etcd, inside its region's namespace when the lab has them."""
+    command = etcd_command(member, paths)
+    region = plan.region(member.region)
+    assert region is not None
+    if region.link is None:
+        return command
+    # In its region's namespace; supervisord's PATH may lack /usr/sbin, so ip is named in full.
+    return [*region.link.exec_prefix(shutil.which("ip") or "/usr/sbin/ip"), *command]
 
 
 def mirror_command(plan: LabPlan, standby_index: int, prefix: str, binaries: EtcdBinaries) -> list[str]:
@@ -125,7 +137,7 @@ serverurl=unix://{paths.supervisor_socket}
         sections.append(
             _program(
                 member.program,
-                etcd_command(member, paths),
+                member_program_command(plan, member, paths),
                 paths.logs / f"{member.program}.log",
                 # Started by the lab, not by supervisord: a region fenced by a failover must not come back
                 # by itself (and its program must not change when roles do, or a reload would restart it).
@@ -201,7 +213,7 @@ def haproxy_cfg(plan: LabPlan, paths: LabPaths, serving: set[str]) -> str:
     ]
     for member in plan.members:
         state = "" if member.region in serving else " disabled"
-        lines.append(f"    server {member.name} 127.0.0.1:{member.client_port} check{state}")
+        lines.append(f"    server {member.name} {member.host}:{member.client_port} check{state}")
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ from drkit.sandbox import endpoint, etcd_client, roles
 from drkit.sandbox.binaries import EtcdBinaries, find_binaries
 from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf, write_etcd_configs
 from drkit.sandbox.inventory import write_inventory
+from drkit.sandbox.network import LabNetwork
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import PLAN_FILE, LabPlan, Member, load_saved_plan
 from drkit.sandbox.ports import check_free
@@ -47,6 +48,10 @@ class Lab:
     def supervisor(self) -> Supervisor:
         return Supervisor(self.paths)
 
+    @property
+    def network(self) -> LabNetwork:
+        return LabNetwork(self.plan, self.paths)
+
     @classmethod
     def prepare(cls, plan: LabPlan, state_dir: Path) -> Lab:
         """The lab for a fresh plan, or the saved one when the state dir already holds a lab of that spec."""
@@ -76,7 +81,7 @@ class Lab:
         supervisor = self.supervisor
         if supervisor.running():
             return self._resume(progress)
-        check_free(self.plan.ports())
+        check_free(self.plan.loopback_ports())
         self.paths.create()
         (self.paths.backups / self.plan.rsync_path.lstrip("/")).mkdir(parents=True, exist_ok=True)
         (self.paths.root / PLAN_FILE).write_text(self.plan.to_json(), encoding="utf-8")
@@ -88,6 +93,7 @@ class Lab:
         self.paths.haproxy_conf.write_text(haproxy_cfg(self.plan, self.paths, serving))
         self.paths.rsyncd_conf.write_text(rsyncd_conf(self.plan, self.paths))
         self._report_versions(progress)
+        self._create_network(progress)
         members = self._startable_members(progress)
         progress(f"starting supervisord with {len(members)} etcd members")
         supervisor.start()
@@ -99,6 +105,18 @@ class Lab:
         inventory = write_inventory(self.plan, self.paths)
         return (
             f"lab {self.plan.stack} is up: endpoint http://127.0.0.1:{self.plan.endpoint_port}, inventory {inventory}"
+        )
+
+    def _create_network(self, progress: Progress) -> None:
+        """Namespaces before supervisord: members are started inside them. Saved fences come back."""
+        if not self.network.enabled:
+            return
+        self.network.create()
+        state = self.network.saved()
+        progress(
+            f"network: {len(self.plan.regions)} regions in their own namespaces"
+            + (f"; fenced (client port shut): {', '.join(sorted(state.fenced))}" if state.fenced else "")
+            + (f"; partitioned: {', '.join(sorted(state.partitioned))}" if state.partitioned else "")
         )
 
     def _report_versions(self, progress: Progress) -> None:
@@ -114,6 +132,7 @@ class Lab:
 
     def _resume(self, progress: Progress) -> str:
         """supervisord already runs: start whatever is not running, or say nothing changed."""
+        self.network.create()  # idempotent: puts back what someone removed by hand
         processes = self.supervisor.processes()
         stopped = [name for name, info in processes.items() if info["statename"] != "RUNNING"]
         if not stopped:
@@ -142,7 +161,7 @@ class Lab:
         deadline = time.monotonic() + HEALTH_TIMEOUT
         waiting = list(members)
         while waiting and time.monotonic() < deadline:
-            waiting = [member for member in waiting if not etcd_client.healthy(member.client_url)]
+            waiting = [member for member in waiting if not self.member_healthy(member)]
             if waiting:
                 time.sleep(0.2)
         if waiting:
@@ -151,6 +170,15 @@ class Lab:
                 f"{', '.join(m.name for m in waiting)} did not become healthy in {HEALTH_TIMEOUT:.0f}s: see {logs}",
                 exit_code=1,
             )
+
+    def member_healthy(self, member: Member, timeout: float = 1.0) -> bool:
+        """Whether the member answers its health check. A member of a partitioned or fenced region is asked
+        from inside its namespace (its own etcdctl), since the root namespace cannot reach it on purpose."""
+        if member.region not in self.network.unreachable():
+            return etcd_client.healthy(member.client_url, timeout=timeout)
+        etcdctl = str(self.paths.member_bin(member.name) / "etcdctl")
+        check = [etcdctl, f"--endpoints={member.client_url}", f"--command-timeout={timeout}s", "endpoint", "health"]
+        return self.network.run_inside(member.region, check, timeout=timeout + 5)
 
     def _allowed_mirrors(self, progress: Progress) -> list[str]:
         """Mirror programs that may run. A standby the endpoint already serves has been promoted and taken
@@ -172,8 +200,13 @@ class Lab:
         for name in programs:
             progress(f"starting {name} (etcdctl make-mirror)")
             self.supervisor.start_program(name)
+        unreachable = self.network.unreachable()
         for standby in self.plan.standbys:
             if not any(name.startswith(f"mirror-{standby.name}") for name in programs):
+                continue
+            cut = sorted(unreachable & {standby.name, self.plan.primary.name})
+            if cut:
+                progress(f"not waiting for the mirror into {standby.name}: {', '.join(cut)} cut off (fence/partition)")
                 continue
             measured = self.mirror_lag(standby.name, MIRROR_TIMEOUT)
             if measured is None:
@@ -186,6 +219,10 @@ class Lab:
 
     def _wait_endpoint(self, progress: Progress) -> None:
         url = f"http://127.0.0.1:{self.plan.endpoint_port}"
+        serving = endpoint.load_serving(self.paths, self.plan)
+        if serving and serving <= self.network.unreachable():
+            progress(f"not waiting for the endpoint {url}: every region it serves is cut off (fence/partition)")
+            return
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if etcd_client.healthy(url):
@@ -290,6 +327,7 @@ class Lab:
             "mirrors": mirrors,
             "endpoint": self._endpoint_status(running),
             "backupTarget": self._backup_target_status(),
+            "network": self.network.state(),
         }
 
     def _endpoint_status(self, running: bool) -> dict[str, Any]:
@@ -322,8 +360,11 @@ class Lab:
     # --- stop, start, down ---------------------------------------------------------------------------
 
     def stop(self) -> list[int]:
-        """Stop every lab process (supervisord last), by pid; the data stays."""
-        return self.supervisor.shutdown()
+        """Stop every lab process (supervisord last), by pid, then remove the lab's namespaces and veths
+        (partitions end; fences stay saved for the next `up`); the data stays."""
+        killed = self.supervisor.shutdown()
+        self.network.destroy()
+        return killed
 
     def down(self, purge: bool) -> tuple[list[int], Path | None]:
         killed = self.stop()

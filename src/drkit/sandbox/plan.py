@@ -3,6 +3,8 @@ second `up` reuses the same ports and data."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
 import string
 from dataclasses import asdict, dataclass
@@ -13,6 +15,13 @@ from drkit.spec.model import Spec
 
 DEFAULT_BASE_PORT = 23790
 PLAN_FILE = "lab.json"
+LOOPBACK = "loopback"
+NAMESPACES = "namespaces"
+NETWORK_MODES = (LOOPBACK, NAMESPACES)
+# RFC 2544's benchmarking range: never routed on the internet, so a lab's links cannot shadow real hosts.
+LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")
+LINK_PREFIX = 30
+_LINKS_IN_LAB_NET = LAB_NET.num_addresses // 4
 
 
 @dataclass(frozen=True)
@@ -23,14 +32,16 @@ class Member:
     az: str
     client_port: int
     peer_port: int
+    # Where the member listens: loopback, or its region namespace's side of the veth.
+    host: str = "127.0.0.1"
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"http://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
 
     @property
     def program(self) -> str:
@@ -39,10 +50,27 @@ class Member:
 
 
 @dataclass(frozen=True)
+class RegionLink:
+    """A region's own network namespace and the veth pair joining it to the root namespace (a /30)."""
+
+    namespace: str
+    root_veth: str  # stays in the root namespace, where HAProxy, rsyncd and the mirrors run
+    ns_veth: str  # moved into the namespace; the region's members listen on its address
+    root_address: str
+    ns_address: str
+
+    def exec_prefix(self, ip: str = "ip") -> list[str]:
+        """What runs a command inside the namespace. `ip netns exec` execs the command, so the pid a
+        supervisor records is the command's own."""
+        return [ip, "netns", "exec", self.namespace]
+
+
+@dataclass(frozen=True)
 class RegionPlan:
     name: str
     role: str
     members: tuple[Member, ...]
+    link: RegionLink | None = None  # None on loopback
 
     @property
     def cluster_token(self) -> str:
@@ -79,6 +107,7 @@ class LabPlan:
     retention_hourly: int = 24
     retention_daily: int = 7
     retention_weekly: int = 4
+    network: str = LOOPBACK  # lab.json files written before network modes existed ran on loopback
 
     @property
     def primary(self) -> RegionPlan:
@@ -108,6 +137,13 @@ class LabPlan:
         ports.append((self.rsync_port, "rsync daemon"))
         return ports
 
+    def loopback_ports(self) -> list[tuple[int, str]]:
+        """The ports the lab binds on 127.0.0.1 in the root namespace: all of them on loopback; only the
+        endpoint's and rsync's with namespaces (members listen inside their region's fresh namespace)."""
+        if self.network == LOOPBACK:
+            return self.ports()
+        return [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
 
@@ -119,6 +155,7 @@ class LabPlan:
                 name=region["name"],
                 role=region["role"],
                 members=tuple(Member(**member) for member in region["members"]),
+                link=RegionLink(**region["link"]) if region.get("link") else None,
             )
             for region in data.pop("regions")
         )
@@ -127,17 +164,57 @@ class LabPlan:
         return cls(regions=regions, **data)
 
 
-def plan_lab(stack: str, spec: Spec, base_port: int = DEFAULT_BASE_PORT) -> LabPlan:
-    """Lay the spec's regions out as local clusters: ports in one block from `base_port`."""
+def lab_id(state_dir: Path) -> str:
+    """A short name for the lab in its state dir: labs in different state dirs get different interfaces."""
+    return hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:8]
+
+
+def region_link(state_dir: Path, base_port: int, region_index: int, region_name: str) -> RegionLink:
+    """The region's namespace, veth names and /30. The block follows the base port: two labs running at
+    once hold disjoint port blocks, and base_port + region_index stays inside this lab's block (a lab has
+    more ports than regions), so their links differ too (the network checks the rare wrap-around)."""
+    ident = lab_id(state_dir)
+    block = (base_port + region_index) % _LINKS_IN_LAB_NET
+    link = ipaddress.IPv4Network((int(LAB_NET.network_address) + 4 * block, LINK_PREFIX))
+    return RegionLink(
+        namespace=f"drkit-{ident}-{region_name}",
+        # Interface names hold at most 15 characters: dk + 8 + '-' + index + side fits up to 99 regions.
+        root_veth=f"dk{ident}-{region_index}h",
+        ns_veth=f"dk{ident}-{region_index}n",
+        root_address=str(link.network_address + 1),
+        ns_address=str(link.network_address + 2),
+    )
+
+
+def plan_lab(
+    stack: str,
+    spec: Spec,
+    base_port: int = DEFAULT_BASE_PORT,
+    network: str = LOOPBACK,
+    state_dir: Path | None = None,
+) -> LabPlan:
+    """Lay the spec's regions out as local clusters: ports in one block from `base_port`; with
+    network="namespaces" each region in its own namespace (named after `state_dir`, which it then needs)."""
+    if network not in NETWORK_MODES:
+        raise ValueError(f"network must be one of {', '.join(NETWORK_MODES)}, not {network!r}")
+    if network == NAMESPACES and state_dir is None:
+        raise ValueError("a namespaces lab needs its state dir: interface names are derived from it")
     next_port = base_port
     regions = []
-    for region in spec.regions:
+    for region_index, region in enumerate(spec.regions):
+        link = None
+        if network == NAMESPACES:
+            assert state_dir is not None
+            link = region_link(state_dir, base_port, region_index, region.name)
+        host = link.ns_address if link else "127.0.0.1"
         members = []
         for index in range(region.members):
             az = f"{region.name}-{string.ascii_lowercase[index % region.availability_zones]}"
-            members.append(Member(f"{region.name}-{index + 1}", region.name, region.role, az, next_port, next_port + 1))
+            members.append(
+                Member(f"{region.name}-{index + 1}", region.name, region.role, az, next_port, next_port + 1, host)
+            )
             next_port += 2
-        regions.append(RegionPlan(region.name, region.role, tuple(members)))
+        regions.append(RegionPlan(region.name, region.role, tuple(members), link))
     endpoint = spec.global_endpoint
     endpoint_port = endpoint.port if endpoint and endpoint.port else next_port
     rsync_targets = [t for t in (spec.backups.targets if spec.backups else ()) if t.type == "rsync"]
@@ -163,6 +240,7 @@ def plan_lab(stack: str, spec: Spec, base_port: int = DEFAULT_BASE_PORT) -> LabP
         retention_hourly=spec.backups.retention.hourly if spec.backups else 0,
         retention_daily=spec.backups.retention.daily if spec.backups else 0,
         retention_weekly=spec.backups.retention.weekly if spec.backups else 0,
+        network=network,
     )
 
 

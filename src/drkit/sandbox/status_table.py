@@ -53,4 +53,13 @@ def render_status(report: dict[str, Any]) -> str:
     )
     target = report["backupTarget"]
     lines.append(f"backup target {target['url']}: {'reachable' if target['reachable'] else 'UNREACHABLE'}")
+    lines.append(_network_line(report.get("network") or {"mode": "loopback"}))
     return "\n".join(lines)
+
+
+def _network_line(network: dict[str, Any]) -> str:
+    if network["mode"] != "namespaces":
+        return f"network {network['mode']}: every member on 127.0.0.1 (no partitions or fences)"
+    partitioned = ", ".join(network["partitioned"]) or "none"
+    fenced = ", ".join(network["fenced"]) or "none"
+    return f"network namespaces: partitioned {partitioned}; client port fenced {fenced}"
