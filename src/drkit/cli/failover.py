@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
-from drkit.cli.common import lab_state_dir, load_stack_spec
+from drkit.cli.common import lab_state_dir, load_stack_spec, project_root
 from drkit.cli.sandbox import lab_errors
+from drkit.failover.aws_deployment import ClientTls, CloudInventoryError, aws_deployment
+from drkit.failover.control import ControlPlaneError
 from drkit.failover.deployment import Deployment
 from drkit.failover.engine import FailoverRefusedError, Request, carry_out
 from drkit.failover.journal import Journal, JournalError
@@ -21,33 +25,48 @@ from drkit.sandbox.lab import Lab
 from drkit.spec.model import Spec
 
 
-def _deployment_for(stack: str, spec: Spec, state_dir: Path | None) -> Deployment:
-    return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)), spec)
+@dataclass(frozen=True)
+class CloudAccess:
+    """How to reach a cloud stack: its inventory, and TLS files on this machine."""
+
+    inventory: Path | None = None
+    tls: ClientTls = field(default_factory=ClientTls)
 
 
-def _run(stack: str, state_dir: Path | None, request: Request, output: str) -> None:
-    spec = load_stack_spec(stack)
-    if any(region.provider != "local" for region in spec.regions):
-        click.echo(
-            f"error: stack {stack} runs on {spec.regions[0].provider}: this command drives the local lab;"
-            " see docs/runbooks/failover.md for the AWS control plane",
-            err=True,
+def _deployment(stack: str, spec: Spec, state_dir: Path | None, cloud: CloudAccess) -> Deployment:
+    if all(region.provider == "local" for region in spec.regions):
+        return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)), spec)
+    if cloud.inventory is None:
+        raise CloudInventoryError(
+            f"stack {stack} runs on AWS: pass --inventory FILE (`drkit inventory --stack {stack} --from-outputs"
+            " outputs.json` writes it) so drkit can reach each region's members"
         )
-        sys.exit(2)
+    import boto3  # only cloud stacks need it; the lab's commands stay quick to start
+
+    return aws_deployment(
+        stack, spec, cloud.inventory, boto3.session.Session(), cloud.tls, project_root() / ".drkit" / "failover" / stack
+    )
+
+
+def _run(stack: str, state_dir: Path | None, request: Request, output: str, cloud: CloudAccess) -> None:
+    spec = load_stack_spec(stack)
 
     def progress(line: str) -> None:
         if output == "text":
             click.echo(f"  {line}", err=True)
 
     with lab_errors():
-        lab = Lab.existing(lab_state_dir(stack, state_dir))
-        deployment = lab_deployment(lab, spec)
+        try:
+            deployment = _deployment(stack, spec, state_dir, cloud)
+        except CloudInventoryError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
         try:
             report = carry_out(deployment, request, progress)
         except FailoverRefusedError as error:
             click.echo(f"error: {request.operation} refused: {error}", err=True)
             sys.exit(error.exit_code)
-        except JournalError as error:
+        except (JournalError, ControlPlaneError) as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
         except RegistryError as error:
@@ -60,6 +79,28 @@ def _run(stack: str, state_dir: Path | None, request: Request, output: str) -> N
             )
             sys.exit(1)
     click.echo(json.dumps(report.to_json(), indent=2) if output == "json" else render(report))
+
+
+def cloud_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--inventory and the TLS files, for stacks that run on AWS."""
+    options = [
+        click.option(
+            "--inventory",
+            "-i",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Cloud stacks: the inventory from `drkit inventory --from-outputs` (members' client URLs).",
+        ),
+        click.option("--cacert", type=click.Path(dir_okay=False, exists=True), help="Cloud stacks: CA file (TLS)."),
+        click.option("--cert", type=click.Path(dir_okay=False, exists=True), help="Cloud stacks: client cert."),
+        click.option("--key", type=click.Path(dir_okay=False, exists=True), help="Cloud stacks: client key."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _access(inventory: Path | None, cacert: str | None, cert: str | None, key: str | None) -> CloudAccess:
+    return CloudAccess(inventory, ClientTls(cacert, cert, key))
 
 
 stack_option = click.option("--stack", default="local", show_default=True, help="The stack whose regions to act on.")
@@ -78,13 +119,24 @@ format_option = click.option(
 @state_option
 @yes_option
 @format_option
-def switchover(target: str, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+@cloud_options
+def switchover(
+    target: str,
+    stack: str,
+    state_dir: Path | None,
+    yes: bool,
+    output: str,
+    inventory: Path | None,
+    cacert: str | None,
+    cert: str | None,
+    key: str | None,
+) -> None:
     """Planned move of the primary to standby TO, losing no acknowledged write.
 
     Refused (nothing changed) when either region is unhealthy or the mirror lags beyond replication.maxLag.
     Writes stop at the endpoint, the mirror is waited on until it has delivered the primary's last revision,
     the standby is promoted and the mirror reversed: the old primary becomes its standby."""
-    _run(stack, state_dir, Request("switchover", target, yes), output)
+    _run(stack, state_dir, Request("switchover", target, yes), output, _access(inventory, cacert, cert, key))
 
 
 @click.command()
@@ -95,7 +147,20 @@ def switchover(target: str, stack: str, state_dir: Path | None, yes: bool, outpu
 @state_option
 @yes_option
 @format_option
-def failover(target: str, force: bool, reason: str, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+@cloud_options
+def failover(
+    target: str,
+    force: bool,
+    reason: str,
+    stack: str,
+    state_dir: Path | None,
+    yes: bool,
+    output: str,
+    inventory: Path | None,
+    cacert: str | None,
+    cert: str | None,
+    key: str | None,
+) -> None:
     """Unplanned: the primary is dead or cut off. Fence it, then promote standby TO.
 
     The old primary's members are stopped, their client port cut and their region taken out of the endpoint,
@@ -105,7 +170,8 @@ def failover(target: str, force: bool, reason: str, stack: str, state_dir: Path 
         raise click.UsageError('--force needs --reason "why promoting without a fence is safe" (kept in the report)')
     if reason.strip() and not force:
         raise click.UsageError("--reason goes with --force")
-    _run(stack, state_dir, Request("failover", target, yes, reason.strip() if force else ""), output)
+    request = Request("failover", target, yes, reason.strip() if force else "")
+    _run(stack, state_dir, request, output, _access(inventory, cacert, cert, key))
 
 
 @click.command()
@@ -114,16 +180,31 @@ def failover(target: str, force: bool, reason: str, stack: str, state_dir: Path 
 @state_option
 @yes_option
 @format_option
-def failback(region: str | None, stack: str, state_dir: Path | None, yes: bool, output: str) -> None:
+@cloud_options
+def failback(
+    region: str | None,
+    stack: str,
+    state_dir: Path | None,
+    yes: bool,
+    output: str,
+    inventory: Path | None,
+    cacert: str | None,
+    cert: str | None,
+    key: str | None,
+) -> None:
     """Turn the old primary, fenced by a failover, into a standby of the current primary.
 
     Its data is moved aside (never deleted), it restarts empty and is re-seeded by the mirror from revision
     0. A later `drkit switchover --to REGION` moves the primary back."""
+    access = _access(inventory, cacert, cert, key)
     if region is None:
         spec = load_stack_spec(stack)
         with lab_errors():
-            deployment = _deployment_for(stack, spec, state_dir)
-        fenced = deployment.fenced
+            try:
+                fenced = _deployment(stack, spec, state_dir, access).fenced
+            except CloudInventoryError as error:
+                click.echo(f"error: {error}", err=True)
+                sys.exit(2)
         if len(fenced) != 1:
             click.echo(
                 f"error: {'no region is fenced: nothing to fail back' if not fenced else 'several regions are fenced'}"
@@ -133,4 +214,4 @@ def failback(region: str | None, stack: str, state_dir: Path | None, yes: bool, 
             sys.exit(2)
         region = fenced[0]
     assert region is not None
-    _run(stack, state_dir, Request("failback", region, yes), output)
+    _run(stack, state_dir, Request("failback", region, yes), output, access)

@@ -110,7 +110,7 @@ class AwsControlPlane:
         return self._attempt("start-members", region, lambda: self._set_members(region, running=True))
 
     def _set_members(self, region: str, running: bool) -> tuple[bool, str]:
-        ec2 = self._client("ec2", region)
+        ec2 = self.client("ec2", region)
         instances = self._instances(region, "member")
         if not instances:
             return False, f"no member instances tagged {tags.STACK}={self.stack}, {tags.REGION}={region}"
@@ -140,7 +140,7 @@ class AwsControlPlane:
         return self._attempt("restore-client-port", region, lambda: self._restore(region))
 
     def _cut(self, region: str) -> tuple[bool, str]:
-        ec2 = self._client("ec2", region)
+        ec2 = self.client("ec2", region)
         groups = self._member_groups(region)
         if not groups:
             return False, f"no member instances (and so no security groups) in {region}"
@@ -161,7 +161,7 @@ class AwsControlPlane:
         return True, " | ".join(done)
 
     def _restore(self, region: str) -> tuple[bool, str]:
-        ec2 = self._client("ec2", region)
+        ec2 = self.client("ec2", region)
         groups = self._member_groups(region)
         if not groups:
             return False, f"no member instances (and so no security groups) in {region}"
@@ -192,7 +192,7 @@ class AwsControlPlane:
         )
         if not group_ids:
             return []
-        response = self._client("ec2", region).describe_security_groups(GroupIds=group_ids)
+        response = self.client("ec2", region).describe_security_groups(GroupIds=group_ids)
         return list(response["SecurityGroups"])
 
     # Endpoint ------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class AwsControlPlane:
         return FenceAction(method, region, False, "no global endpoint in this stack: clients choose regions themselves")
 
     def _route53_serving(self, region: str, serving: bool) -> tuple[bool, str]:
-        route53 = self._client("route53", ROUTE53_API_REGION)
+        route53 = self.client("route53", ROUTE53_API_REGION)
         check_id = self._control_check(region)
         if check_id is None:
             return False, f"no Route 53 health check tagged {tags.ROLE}={ENDPOINT_CONTROL} for {region}"
@@ -224,7 +224,7 @@ class AwsControlPlane:
         return ok, f"control health check {check_id} {already}{state} (Inverted={after.get('Inverted')})"
 
     def _control_check(self, region: str) -> str | None:
-        route53 = self._client("route53", ROUTE53_API_REGION)
+        route53 = self.client("route53", ROUTE53_API_REGION)
         wanted = {tags.STACK: self.stack, tags.REGION: region, tags.ROLE: ENDPOINT_CONTROL}
         ids = [check["Id"] for check in _paged(route53, "list_health_checks", "HealthChecks")]
         for start in range(0, len(ids), 10):  # list_tags_for_resources takes at most 10 IDs
@@ -236,7 +236,7 @@ class AwsControlPlane:
         return None
 
     def _accelerator_serving(self, region: str, serving: bool) -> tuple[bool, str]:
-        accelerator = self._client("globalaccelerator", ACCELERATOR_API_REGION)
+        accelerator = self.client("globalaccelerator", ACCELERATOR_API_REGION)
         aws_region = self._aws_region(region)
         name = f"drkit-{self.stack}"
         arn = next(
@@ -329,7 +329,7 @@ class AwsControlPlane:
 
     def _run(self, region: str, instances: list[str], script: list[str], comment: str) -> tuple[bool, str]:
         outcome = aws_commands.run_command(
-            self._client("ssm", region),
+            self.client("ssm", region),
             instances,
             script,
             comment,
@@ -341,7 +341,7 @@ class AwsControlPlane:
         return outcome.ok, outcome.summary()
 
     def _client_endpoint(self, region: str) -> str | None:
-        elbv2 = self._client("elbv2", region)
+        elbv2 = self.client("elbv2", region)
         balancers = {lb["LoadBalancerArn"]: lb for lb in _paged(elbv2, "describe_load_balancers", "LoadBalancers")}
         arns = list(balancers)
         wanted = {tags.STACK: self.stack, tags.REGION: region, tags.ROLE: CLIENT_LB}
@@ -373,7 +373,7 @@ class AwsControlPlane:
             known = ", ".join(sorted(self.regions)) or "none"
             raise ControlPlaneError(f"stack {self.stack} has no AWS region {region!r} (its regions: {known})") from None
 
-    def _client(self, service: str, region: str) -> Any:
+    def client(self, service: str, region: str) -> Any:
         aws_region = self.regions.get(region, region)
         key = (service, aws_region)
         if key not in self._cache:
@@ -391,7 +391,7 @@ class AwsControlPlane:
             {"Name": f"tag:{tags.ROLE}", "Values": [role]},
             {"Name": "instance-state-name", "Values": _LIVE_STATES},
         ]
-        ec2 = self._client("ec2", region)
+        ec2 = self.client("ec2", region)
         return [
             instance
             for reservation in _paged(ec2, "describe_instances", "Reservations", Filters=filters)
