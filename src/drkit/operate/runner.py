@@ -35,12 +35,29 @@ class PlaybookRun:
     stats: dict[str, Any]  # what the playbook handed over with set_stats
     failures: list[Failure]
     artifacts: Path
+    inventory: Path | None = None
+    processed: list[str] = field(default_factory=list)  # hosts the plays ran on (Ansible's recap)
+    unreachable: list[str] = field(default_factory=list)
+
+    @property
+    def did_nothing(self) -> bool:
+        """Ansible exits 0 when the inventory does not parse or matches no host: the play ran nowhere.
+        drkit treats that as the failure it is, so a scheduled backup never reports success for nothing."""
+        return not self.processed or set(self.processed) <= set(self.unreachable)
 
     @property
     def ok(self) -> bool:
-        return self.status == "successful" and self.rc == 0
+        return self.status == "successful" and self.rc == 0 and not self.did_nothing
 
     def failure_message(self) -> str:
+        if self.status == "successful" and self.rc == 0 and self.did_nothing:
+            where = f"inventory {self.inventory}" if self.inventory else "the inventory"
+            if not self.processed:
+                return (
+                    f"the playbook ran on no host: {where} did not parse or matches none of the playbook's hosts"
+                    " (it needs a `registry` group of members); nothing was done"
+                )
+            return f"every host of {where} was unreachable ({', '.join(sorted(self.unreachable))}); nothing was done"
         if not self.failures:
             return f"the playbook ended with status {self.status} (exit {self.rc}); see {self.artifacts / 'stdout'}"
         last = self.failures[-1]
@@ -89,6 +106,8 @@ class _Events:
         self.task: _TaskLine | None = None
         self.stats: dict[str, Any] = {}
         self.failures: list[Failure] = []
+        self.processed: list[str] = []
+        self.unreachable: list[str] = []
 
     def handle(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
@@ -110,6 +129,8 @@ class _Events:
                 self.failures.append(Failure(self.task.name, host, _message(result)))
         elif kind == "playbook_on_stats":
             self.stats = dict(data.get("artifact_data") or {})
+            self.processed = sorted(data.get("processed") or {})
+            self.unreachable = sorted(data.get("dark") or {})
         return True  # keep the event in the artifacts
 
     def _finish_task(self) -> None:
@@ -161,4 +182,7 @@ def run_playbook(
         stats=events.stats,
         failures=events.failures,
         artifacts=Path(runner.config.artifact_dir),
+        inventory=inventory,
+        processed=events.processed,
+        unreachable=events.unreachable,
     )
