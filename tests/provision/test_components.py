@@ -100,7 +100,11 @@ def test_cluster_boots_the_spec_version_under_systemd_with_tls_and_no_key_in_use
         "amd64",
         "https://github.com/etcd-io/etcd/releases/download",
     ] in commands
-    assert commands[-1] == ["systemctl", "enable", "--now", "etcd.service"]
+    assert commands[-1] == ["systemctl", "enable", "--now", "etcd.service", "drkit-heartbeat.service"]
+    assert (
+        "/usr/local/sbin/drkit-heartbeat" in files
+        and "us-east-1 primary" in files["/etc/systemd/system/drkit-heartbeat.service"]
+    )
     assert "PRIVATE KEY" not in member.props["userData"]
 
 

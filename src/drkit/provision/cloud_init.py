@@ -94,6 +94,53 @@ TimeoutStopSec=30s
 WantedBy=multi-user.target
 """
 
+# The primary's heartbeat (the lab runs drkit.failover.heartbeat): the wall time at /drkit/heartbeat every
+# second, which the mirror carries to the standbys; a failover reads the newest one the standby holds as its
+# RPO bound. Every member runs it, but only the leader of the region /drkit/epoch names as primary writes
+# (before any promotion: the region that booted as primary). A standby's members therefore stay silent (its
+# /drkit/epoch, mirrored in, names the primary), and after a promotion the new primary's leader takes over.
+HEARTBEAT_KEY = "/drkit/heartbeat"
+EPOCH_KEY = "/drkit/epoch"
+
+_HEARTBEAT = """#!/usr/bin/env python3
+# drkit-heartbeat REGION BOOT_ROLE [ENV_FILE] (see cloud_init.py in drkit for why it works this way)
+import json, subprocess, sys, time
+region, boot_role = sys.argv[1], sys.argv[2]
+env_file = sys.argv[3] if len(sys.argv) > 3 else "/etc/drkit/etcd.env"
+env = dict(line.rstrip("\\n").split("=", 1) for line in open(env_file) if "=" in line)
+url = env["ETCD_ADVERTISE_CLIENT_URLS"].split(",")[0]
+tls = ["--cacert=@PKI@/ca.crt", "--cert=@PKI@/server.crt", "--key=@PKI@/server.key"] if url.startswith("https") else []
+
+def ctl(*args):
+    command = ["@BIN@/etcdctl", "--endpoints=" + url, "--command-timeout=2s", *tls, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=5).stdout.strip()
+
+while True:
+    try:
+        status = json.loads(ctl("endpoint", "status", "-w", "json"))[0]["Status"]
+        leads = status["leader"] == status["header"]["member_id"]
+        epoch = ctl("get", "@EPOCH@", "--print-value-only")
+        primary = json.loads(epoch)["primary"] if epoch else (region if boot_role == "primary" else "")
+        if leads and primary == region:
+            ctl("put", "@HEARTBEAT@", "%.3f" % time.time())
+    except (ValueError, KeyError, IndexError, OSError, subprocess.TimeoutExpired):
+        pass  # the member is down or has no leader: try again next second
+    time.sleep(1)
+"""
+
+_HEARTBEAT_UNIT = """[Unit]
+Description=drkit heartbeat of the primary region (RPO bound for failovers)
+After=etcd.service
+
+[Service]
+ExecStart=/usr/local/sbin/drkit-heartbeat @REGION@ @ROLE@
+Restart=always
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+"""
+
 # The mirror's systemd units and their environment files: one definition, used by cloud-init at first boot and
 # by the AWS failover control plane (drkit.failover.aws) when it stops, re-points or starts a mirror.
 MIRROR_UNIT_TEMPLATE = "drkit-mirror@.service"
@@ -151,6 +198,7 @@ class Boot:
 class MemberBoot(Boot):
     data_device: str
     etcd_env: dict[str, str] = field(default_factory=dict)
+    role: str = "standby"  # the region's role at first boot: the heartbeat's default before any promotion
 
 
 @dataclass(frozen=True)
@@ -192,6 +240,11 @@ _ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
 _MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR, env_dir=MIRROR_ENV_DIR)
 
 
+def heartbeat_script(bin_dir: str = BIN_DIR, pki: str = PKI_DIR) -> str:
+    """drkit-heartbeat for these directories (a test runs it against a real etcd and the lab's etcdctl)."""
+    return _fill(_HEARTBEAT, bin=bin_dir, pki=pki, epoch=EPOCH_KEY, heartbeat=HEARTBEAT_KEY)
+
+
 def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
     return {"path": path, "content": content, "permissions": permissions, "owner": "root:root"}
 
@@ -222,12 +275,16 @@ def member_user_data(boot: MemberBoot) -> str:
         _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
         _file("/etc/drkit/etcd.env", env, "0600"),
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
+        _file("/usr/local/sbin/drkit-heartbeat", _HEARTBEAT, "0755"),
+        _file(
+            "/etc/systemd/system/drkit-heartbeat.service", _fill(_HEARTBEAT_UNIT, region=boot.region, role=boot.role)
+        ),
     ]
     commands = [
         ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
         *_common_commands(boot),
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", "--now", "etcd.service"],
+        ["systemctl", "enable", "--now", "etcd.service", "drkit-heartbeat.service"],
     ]
     return _render(files, commands)
 

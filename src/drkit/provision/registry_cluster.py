@@ -500,6 +500,7 @@ class RegistryCluster(pulumi.ComponentResource):
             tls_secret_id=secret_id,
             data_device=f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
             etcd_env=self.etcd_environment(member),
+            role=self.args.region.role,
         )
 
     def etcd_environment(self, member: MemberPlacement) -> dict[str, str]:

@@ -22,6 +22,11 @@ def _size(value: int | None) -> str:
 
 def render_status(report: dict[str, Any]) -> str:
     lines = [f"lab {report['stack']}  ({report['stateDir']})  supervisord {report['supervisord']}"]
+    failover = report.get("failover")
+    if failover:
+        fenced = ", ".join(failover["fenced"]) or "none"
+        mirrors = ", ".join(failover["mirrors"]) or "none"
+        lines.append(f"primary {failover['primary']}, epoch {failover['epoch']}; fenced: {fenced}; mirrors: {mirrors}")
     for region in report["regions"]:
         lines.append(f"region {region['name']} ({region['role']})")
         rows = [["member", "az", "version", "leader", "raft index", "db size", "health", "process"]]
