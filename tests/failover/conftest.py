@@ -20,7 +20,7 @@ from drkit.sandbox.plan import plan_lab
 from drkit.spec.model import Spec
 from tests.conftest import ROOT
 from tests.failover.aws_world import world  # noqa: F401  (fixture: the stack as moto holds it)
-from tests.sandbox.conftest import LabTracker, free_block, local_spec, policies_module  # noqa: F401  (fixture)
+from tests.sandbox.conftest import free_block, live_lab, local_spec, policies_module  # noqa: F401  (fixture)
 
 DRKIT = Path(sys.executable).with_name("drkit")
 
@@ -55,16 +55,8 @@ def failover_lab(failover_spec: Spec, tmp_path_factory: pytest.TempPathFactory) 
     # Namespaces where they can be built (CI runs as root): the client-port fence and partitions are real.
     network = os.environ.get("DRKIT_LAB_NETWORK") or choose_mode("auto")
     state = tmp_path_factory.mktemp("failover-lab") / "local"
-    lab = Lab.prepare(plan_lab("local", failover_spec, free_block(), network, state), state)
-    tracker = LabTracker(lab)
-    try:
-        lab.up(lambda _: None)
-        tracker.record()
+    with live_lab(Lab.prepare(plan_lab("local", failover_spec, free_block(), network, state), state)) as lab:
         yield lab
-    finally:
-        tracker.lab = fresh(lab)
-        survivors = tracker.teardown()
-        assert not survivors, f"lab processes survived `down` and had to be killed: {survivors}"
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,11 +86,9 @@ def lab_factory(policies: PolicySet, tmp_path_factory: pytest.TempPathFactory) -
     assert not survivors, f"lab processes survived `down` and had to be killed: {survivors}"
 
 
-@pytest.fixture(scope="module")
-def running_lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One lab shared by the non-destructive tests of a module."""
-    state = tmp_path_factory.mktemp("shared-lab") / "local"
-    lab = Lab.prepare(lab_plan(policies_module, state), state)
+@contextmanager
+def live_lab(lab: Lab) -> Iterator[Lab]:
+    """The lab up for the duration; then down, and every pid it ever ran proven gone."""
     tracker = LabTracker(lab)
     try:
         lab.up(lambda _: None)
@@ -98,6 +97,14 @@ def running_lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFac
     finally:
         survivors = tracker.teardown()
         assert not survivors, f"lab processes survived `down` and had to be killed: {survivors}"
+
+
+@pytest.fixture(scope="module")
+def running_lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One lab shared by the non-destructive tests of a module."""
+    state = tmp_path_factory.mktemp("shared-lab") / "local"
+    with live_lab(Lab.prepare(lab_plan(policies_module, state), state)) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from drkit.sandbox import endpoint, etcd_client
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.network import FENCE_CHAIN, PARTITION_CHAIN, namespaces_available
 from drkit.sandbox.plan import Member, RegionLink, RegionPlan
-from tests.sandbox.conftest import LabTracker, lab_plan
+from tests.sandbox.conftest import lab_plan, live_lab
 
 pytestmark = pytest.mark.skipif(
     namespaces_available() is not None, reason=f"network namespaces unavailable: {namespaces_available()}"
@@ -32,15 +32,9 @@ pytestmark = pytest.mark.skipif(
 def ns_lab(policies_module: PolicySet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     state = tmp_path_factory.mktemp("netns-lab") / "local"
     lab = Lab.prepare(lab_plan(policies_module, state, "namespaces"), state)
-    tracker = LabTracker(lab)
-    try:
-        lab.up(lambda _: None)
-        tracker.record()
+    with live_lab(lab):
         yield lab
-    finally:
-        survivors = tracker.teardown()
-        assert not survivors, f"lab processes survived `down` and had to be killed: {survivors}"
-        assert_network_gone(lab)
+    assert_network_gone(lab)
 
 
 def link_of(region: RegionPlan) -> RegionLink:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -81,9 +82,23 @@ def _run(stack: str, state_dir: Path | None, request: Request, output: str, clou
     click.echo(json.dumps(report.to_json(), indent=2) if output == "json" else render(report))
 
 
-def cloud_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--inventory and the TLS files, for stacks that run on AWS."""
+stack_option = click.option("--stack", default="local", show_default=True, help="The stack whose regions to act on.")
+state_option = click.option(
+    "--state-dir", type=click.Path(path_type=Path, file_okay=False), help="The lab's state dir (lab stacks)."
+)
+yes_option = click.option("--yes", is_flag=True, help="Carry it out (without it: a dry run that changes nothing).")
+format_option = click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def common_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--stack, --state-dir, --yes, --format, and for cloud stacks --inventory and the TLS files."""
     options = [
+        stack_option,
+        state_option,
+        yes_option,
+        format_option,
         click.option(
             "--inventory",
             "-i",
@@ -99,68 +114,44 @@ def cloud_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _access(inventory: Path | None, cacert: str | None, cert: str | None, key: str | None) -> CloudAccess:
-    return CloudAccess(inventory, ClientTls(cacert, cert, key))
+@dataclass(frozen=True)
+class Where:
+    """What the common options say: which stack, how to reach it, how to answer."""
 
+    stack: str
+    state_dir: Path | None
+    yes: bool
+    output: str
+    cloud: CloudAccess
 
-stack_option = click.option("--stack", default="local", show_default=True, help="The stack whose regions to act on.")
-state_option = click.option(
-    "--state-dir", type=click.Path(path_type=Path, file_okay=False), help="The lab's state dir (lab stacks)."
-)
-yes_option = click.option("--yes", is_flag=True, help="Carry it out (without it: a dry run that changes nothing).")
-format_option = click.option(
-    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> Where:
+        tls = ClientTls(options["cacert"], options["cert"], options["key"])
+        access = CloudAccess(options["inventory"], tls)
+        return cls(options["stack"], options["state_dir"], options["yes"], options["output"], access)
+
+    def run(self, operation: str, target: str, force_reason: str = "") -> None:
+        _run(self.stack, self.state_dir, Request(operation, target, self.yes, force_reason), self.output, self.cloud)
 
 
 @click.command()
 @click.option("--to", "target", required=True, help="The standby region to promote.")
-@stack_option
-@state_option
-@yes_option
-@format_option
-@cloud_options
-def switchover(
-    target: str,
-    stack: str,
-    state_dir: Path | None,
-    yes: bool,
-    output: str,
-    inventory: Path | None,
-    cacert: str | None,
-    cert: str | None,
-    key: str | None,
-) -> None:
+@common_options
+def switchover(target: str, **options: Any) -> None:
     """Planned move of the primary to standby TO, losing no acknowledged write.
 
     Refused (nothing changed) when either region is unhealthy or the mirror lags beyond replication.maxLag.
     Writes stop at the endpoint, the mirror is waited on until it has delivered the primary's last revision,
     the standby is promoted and the mirror reversed: the old primary becomes its standby."""
-    _run(stack, state_dir, Request("switchover", target, yes), output, _access(inventory, cacert, cert, key))
+    Where.of(options).run("switchover", target)
 
 
 @click.command()
 @click.option("--to", "target", required=True, help="The standby region to promote.")
 @click.option("--force", is_flag=True, help="Promote even if the old primary answers and could not be fenced.")
 @click.option("--reason", default="", help="Why --force is safe; required with --force, kept in the report.")
-@stack_option
-@state_option
-@yes_option
-@format_option
-@cloud_options
-def failover(
-    target: str,
-    force: bool,
-    reason: str,
-    stack: str,
-    state_dir: Path | None,
-    yes: bool,
-    output: str,
-    inventory: Path | None,
-    cacert: str | None,
-    cert: str | None,
-    key: str | None,
-) -> None:
+@common_options
+def failover(target: str, force: bool, reason: str, **options: Any) -> None:
     """Unplanned: the primary is dead or cut off. Fence it, then promote standby TO.
 
     The old primary's members are stopped, their client port cut and their region taken out of the endpoint,
@@ -170,48 +161,31 @@ def failover(
         raise click.UsageError('--force needs --reason "why promoting without a fence is safe" (kept in the report)')
     if reason.strip() and not force:
         raise click.UsageError("--reason goes with --force")
-    request = Request("failover", target, yes, reason.strip() if force else "")
-    _run(stack, state_dir, request, output, _access(inventory, cacert, cert, key))
+    Where.of(options).run("failover", target, reason.strip() if force else "")
 
 
 @click.command()
 @click.option("--region", help="The fenced region to re-seed (default: the only fenced one).")
-@stack_option
-@state_option
-@yes_option
-@format_option
-@cloud_options
-def failback(
-    region: str | None,
-    stack: str,
-    state_dir: Path | None,
-    yes: bool,
-    output: str,
-    inventory: Path | None,
-    cacert: str | None,
-    cert: str | None,
-    key: str | None,
-) -> None:
+@common_options
+def failback(region: str | None, **options: Any) -> None:
     """Turn the old primary, fenced by a failover, into a standby of the current primary.
 
     Its data is moved aside (never deleted), it restarts empty and is re-seeded by the mirror from revision
     0. A later `drkit switchover --to REGION` moves the primary back."""
-    access = _access(inventory, cacert, cert, key)
+    where = Where.of(options)
     if region is None:
-        spec = load_stack_spec(stack)
+        spec = load_stack_spec(where.stack)
         with lab_errors():
             try:
-                fenced = _deployment(stack, spec, state_dir, access).fenced
+                fenced = _deployment(where.stack, spec, where.state_dir, where.cloud).fenced
             except CloudInventoryError as error:
                 click.echo(f"error: {error}", err=True)
                 sys.exit(2)
         if len(fenced) != 1:
+            problem = "several regions are fenced" if fenced else "no region is fenced: nothing to fail back"
             click.echo(
-                f"error: {'no region is fenced: nothing to fail back' if not fenced else 'several regions are fenced'}"
-                + (f" ({', '.join(fenced)}): name one with --region" if fenced else ""),
-                err=True,
+                f"error: {problem}" + (f" ({', '.join(fenced)}): name one with --region" if fenced else ""), err=True
             )
             sys.exit(2)
         region = fenced[0]
-    assert region is not None
-    _run(stack, state_dir, Request("failback", region, yes), output, access)
+    where.run("failback", region)

@@ -197,45 +197,42 @@ def wipe_region(region: str, stack: str, state_dir: Path | None) -> None:
     click.echo(f"wiped region {region}: data moved aside to {', '.join(str(path) for path in moved) or 'nothing'}")
 
 
-def _endpoint_command(name: str, serving: bool, doc: str) -> None:
+def _region_command(name: str, act: Callable[[Lab, str], None], done: str, doc: str) -> None:
+    """`drkit sandbox NAME REGION`: one action on one region of the lab, then `done` (with {region})."""
+
     @sandbox.command(name)
     @click.argument("region")
     @stack_option
     @state_option
     def command(region: str, stack: str, state_dir: Path | None) -> None:
         with lab_errors():
-            Lab.existing(lab_state_dir(stack, state_dir)).set_region_serving(region, serving)
-        click.echo(f"endpoint: region {region} {'in rotation' if serving else 'drained (maintenance)'}")
+            act(Lab.existing(lab_state_dir(stack, state_dir)), region)
+        click.echo(done.format(region=region))
 
     command.__doc__ = doc
 
 
-_endpoint_command("drain-region", False, "Take REGION out of the endpoint's rotation (HAProxy maintenance).")
-_endpoint_command("enable-region", True, "Put REGION in the endpoint's rotation (only after promoting it!).")
-
-
-def _partition_command(name: str, cut: bool, doc: str) -> None:
-    @sandbox.command(name)
-    @click.argument("region")
-    @stack_option
-    @state_option
-    def command(region: str, stack: str, state_dir: Path | None) -> None:
-        with lab_errors():
-            network = Lab.existing(lab_state_dir(stack, state_dir)).network
-            if cut:
-                network.partition(region)
-            else:
-                network.heal(region)
-        click.echo(
-            f"region {region} partitioned: cut off from the other regions and the endpoint (it keeps its quorum)"
-            if cut
-            else f"region {region} healed: reachable again"
-        )
-
-    command.__doc__ = doc
-
-
-_partition_command(
-    "partition", True, "Cut REGION off from the other regions and the endpoint (namespaces labs; ends with heal)."
+_region_command(
+    "drain-region",
+    lambda lab, region: lab.set_region_serving(region, False),
+    "endpoint: region {region} drained (maintenance)",
+    "Take REGION out of the endpoint's rotation (HAProxy maintenance).",
 )
-_partition_command("heal", False, "End REGION's partition: its veth carries traffic again.")
+_region_command(
+    "enable-region",
+    lambda lab, region: lab.set_region_serving(region, True),
+    "endpoint: region {region} in rotation",
+    "Put REGION in the endpoint's rotation (only after promoting it!).",
+)
+_region_command(
+    "partition",
+    lambda lab, region: lab.network.partition(region),
+    "region {region} partitioned: cut off from the other regions and the endpoint (it keeps its quorum)",
+    "Cut REGION off from the other regions and the endpoint (namespaces labs; ends with heal).",
+)
+_region_command(
+    "heal",
+    lambda lab, region: lab.network.heal(region),
+    "region {region} healed: reachable again",
+    "End REGION's partition: its veth carries traffic again.",
+)

@@ -240,6 +240,18 @@ def _open_journal(d: Deployment, request: Request, source: str, epoch: int) -> J
     return Journal(d.state_dir / "failover-journal.json", request.operation, source, request.target, epoch)
 
 
+def _start(
+    d: Deployment, request: Request, source: str, epoch: int, plan: list[str], progress: Progress
+) -> Run | FailoverReport:
+    """The dry run's report (nothing changes), or the run: its journal opened (or resumed) and saved before
+    the first change."""
+    if not request.confirm:
+        return _dry_run(d, request, source, plan)
+    journal = _open_journal(d, request, source, epoch)
+    journal.save()
+    return Run(d, request, journal, progress)
+
+
 def _dry_run(d: Deployment, request: Request, source: str, plan: list[str]) -> FailoverReport:
     return FailoverReport(
         operation=request.operation,
@@ -280,11 +292,10 @@ def switchover(d: Deployment, request: Request, progress: Progress) -> FailoverR
         f"make {new} the primary and {old} a standby",
         f"put {new} in the endpoint and mirror {new} -> {old}",
     ]
-    if not request.confirm:
-        return _dry_run(d, request, old, plan)
-    journal = _open_journal(d, request, old, d.epoch + 1)
-    journal.save()
-    run = Run(d, request, journal, progress)
+    run = _start(d, request, old, d.epoch + 1, plan, progress)
+    if isinstance(run, FailoverReport):
+        return run
+    journal = run.journal
 
     def endpoint_out() -> str:
         return run.fence(d.control.set_serving(old, False))
@@ -348,11 +359,10 @@ def failover(d: Deployment, request: Request, progress: Progress) -> FailoverRep
         f"make {new} the primary; {old} stays fenced until `drkit failback`",
         f"put {new} in the endpoint and wait for the first acknowledged write",
     ]
-    if not request.confirm:
-        return _dry_run(d, request, old, plan)
-    journal = _open_journal(d, request, old, d.epoch + 1)
-    journal.save()
-    run = Run(d, request, journal, progress)
+    run = _start(d, request, old, d.epoch + 1, plan, progress)
+    if isinstance(run, FailoverReport):
+        return run
+    journal = run.journal
 
     def check_fenced() -> str:
         fences = {fence.method: fence for fence in run.report.fences}
@@ -407,11 +417,9 @@ def failback(d: Deployment, request: Request, progress: Progress) -> FailoverRep
         f"start {old}'s members as a new, empty cluster",
         f"mirror {primary} -> {old} from revision 0 and wait until it has caught up",
     ]
-    if not request.confirm:
-        return _dry_run(d, request, primary, plan)
-    journal = _open_journal(d, request, primary, d.epoch)
-    journal.save()
-    run = Run(d, request, journal, progress)
+    run = _start(d, request, primary, d.epoch, plan, progress)
+    if isinstance(run, FailoverReport):
+        return run
 
     def must(action: FenceAction) -> str:
         if not action.ok:
