@@ -122,6 +122,8 @@ class Run:
         result = registry.rebind_leases(
             self.d.clusters[self.journal.target], self.d.ephemeral_prefixes, self.d.lease_ttl
         )
+        if not result.keys:
+            return f"no registrations under {', '.join(self.d.ephemeral_prefixes)}"
         return (
             f"{result.rebound} of {result.keys} keys under {', '.join(self.d.ephemeral_prefixes)} bound to lease"
             f" {result.lease:x} ({self.d.lease_ttl}s); live instances re-register, dead ones expire"
