@@ -25,7 +25,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from sandbox_lab import local_plan
@@ -33,11 +32,9 @@ from sandbox_lab import local_plan
 from drkit.drill.workload import Ledger
 from drkit.failover.engine import Request, carry_out
 from drkit.failover.lab import LabControl, lab_deployment
-from drkit.policy.catalog import PolicySet
 from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.supervisor_client import pid_alive
-from drkit.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,13 +46,8 @@ def by_hand(lab: Lab) -> None:
     lab.set_region_serving(standby, True)
 
 
-# Read once, before any fault: `drkit failover` validates the stack too, but not inside the timed window.
-SPEC = validate_file(ROOT / "stacks" / "Pulumi.local.yaml", PolicySet.load(ROOT / "policies"), date.today()).spec
-
-
 def with_drkit(lab: Lab) -> None:
-    assert SPEC is not None
-    outcome = carry_out(lab_deployment(lab, SPEC), Request("failover", lab.plan.standbys[0].name, True), lambda _: None)
+    outcome = carry_out(lab_deployment(lab), Request("failover", lab.plan.standbys[0].name, True), lambda _: None)
     assert outcome.outcome == "done", outcome.message
     print("       " + ", ".join(f"{step.name} {step.seconds:.2f}s" for step in outcome.steps))
 

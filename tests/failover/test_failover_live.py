@@ -175,7 +175,7 @@ class _NothingFences(LabControl):
 def test_unfenced_primary_that_answers_is_not_promoted_unless_forced(pair: Lab, failover_spec: Spec) -> None:
     lab = pair
     old, new = lab.plan.primary.name, lab.plan.standbys[0].name
-    deployment = lab_deployment(lab, failover_spec)
+    deployment = lab_deployment(lab)
     deployment.control = _NothingFences(lab)
     with pytest.raises(FailoverRefusedError, match="could not be fenced and 3 of its members still answer"):
         carry_out(deployment, Request("failover", new, confirm=True), lambda _: None)

@@ -36,7 +36,7 @@ class CloudAccess:
 
 def _deployment(stack: str, spec: Spec, state_dir: Path | None, cloud: CloudAccess) -> Deployment:
     if all(region.provider == "local" for region in spec.regions):
-        return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)), spec)
+        return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)))
     if cloud.inventory is None:
         raise CloudInventoryError(
             f"stack {stack} runs on AWS: pass --inventory FILE (`drkit inventory --stack {stack} --from-outputs"

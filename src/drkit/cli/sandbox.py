@@ -158,7 +158,7 @@ def down(stack: str, state_dir: Path | None, purge: bool) -> None:
 
 
 def _signal_command(name: str, signum: signal.Signals, doc: str) -> None:
-    @sandbox.command(name)
+    @sandbox.command(name, help=doc)
     @click.argument("member")
     @stack_option
     @state_option
@@ -200,7 +200,7 @@ def wipe_region(region: str, stack: str, state_dir: Path | None) -> None:
 def _region_command(name: str, act: Callable[[Lab, str], None], done: str, doc: str) -> None:
     """`drkit sandbox NAME REGION`: one action on one region of the lab, then `done` (with {region})."""
 
-    @sandbox.command(name)
+    @sandbox.command(name, help=doc)
     @click.argument("region")
     @stack_option
     @state_option
@@ -224,11 +224,58 @@ _region_command(
     "endpoint: region {region} in rotation",
     "Put REGION in the endpoint's rotation (only after promoting it!).",
 )
-_region_command(
-    "partition",
-    lambda lab, region: lab.network.partition(region),
-    "region {region} partitioned: cut off from the other regions and the endpoint (it keeps its quorum)",
-    "Cut REGION off from the other regions and the endpoint (namespaces labs; ends with heal).",
+
+
+@sandbox.command("partition")
+@click.argument("region")
+@click.option(
+    "--keep-witness", is_flag=True, help="Cut only the links to the other regions and the endpoint, not the witness."
+)
+@stack_option
+@state_option
+def partition(region: str, keep_witness: bool, stack: str, state_dir: Path | None) -> None:
+    """Cut REGION off from the other regions, the endpoint and the witness (namespaces labs; ends with heal)."""
+    with lab_errors():
+        Lab.existing(lab_state_dir(stack, state_dir)).network.partition(region, keep_witness=keep_witness)
+    kept = " (it still reaches the witness)" if keep_witness else " and the witness"
+    click.echo(f"region {region} partitioned: cut off from the other regions, the endpoint{kept}; it keeps its quorum")
+
+
+@sandbox.group()
+def guards() -> None:
+    """Automatic promotion: a witness and a guard per region (drkit.failover.guard)."""
+
+
+def _guards_command(name: str, act: Callable[[Lab], None], done: str, doc: str) -> None:
+    @guards.command(name, help=doc)
+    @stack_option
+    @state_option
+    def command(stack: str, state_dir: Path | None) -> None:
+        with lab_errors():
+            act(Lab.existing(lab_state_dir(stack, state_dir)))
+        click.echo(done)
+
+    command.__doc__ = doc
+
+
+_guards_command(
+    "start",
+    lambda lab: lab.start_guards(lambda line: click.echo(f"  {line}")),
+    "guards started: a standby is promoted when the primary's lease at the witness expires",
+    "Start the witness and the guards (kept on across `up` until `guards stop`).",
+)
+_guards_command("stop", Lab.stop_guards, "guards stopped: promotion is manual", "Stop the guards and the witness.")
+_guards_command(
+    "pause",
+    lambda lab: lab.set_guards_paused(True),
+    "guards paused: no automatic promotion (the primary still renews its lease)",
+    "Maintenance: standbys' guards do not promote until `guards resume`.",
+)
+_guards_command(
+    "resume",
+    lambda lab: lab.set_guards_paused(False),
+    "guards resumed",
+    "End a pause: automatic promotion again.",
 )
 _region_command(
     "heal",

@@ -22,7 +22,6 @@ from drkit.sandbox.configs import mirror_programs
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.network import NetworkError
 from drkit.sandbox.supervisor_client import SupervisorError, pid_alive
-from drkit.spec.model import Spec
 
 
 class LabControl:
@@ -147,14 +146,16 @@ class LabControl:
         return FenceAction("move-data-aside", region, True, f"moved aside: {', '.join(moved) or 'nothing (empty)'}")
 
 
-def lab_deployment(lab: Lab, spec: Spec) -> Deployment:
+def lab_deployment(lab: Lab, *, through_endpoint: bool = True) -> Deployment:
+    """The lab as the engine sees it. through_endpoint=False probes the promoted region directly (a guard
+    inside a region's namespace cannot reach the endpoint on the root namespace's loopback)."""
     plan = lab.plan
 
     def save_roles(changes: Mapping[str, str], epoch: int) -> None:
         roles.save_epoch(lab.paths.root, epoch)
         lab.apply_roles(roles.with_roles(lab.plan, dict(changes)))
 
-    objective = spec.objectives["region"]
+    endpoint = Cluster("endpoint", (f"http://127.0.0.1:{plan.endpoint_port}",))
     return Deployment(
         stack=plan.stack,
         regions=tuple(region.name for region in plan.regions),
@@ -165,13 +166,13 @@ def lab_deployment(lab: Lab, spec: Spec) -> Deployment:
             region.name: Cluster(region.name, tuple(member.client_url for member in region.members))
             for region in plan.regions
         },
-        endpoint=Cluster("endpoint", (f"http://127.0.0.1:{plan.endpoint_port}",)),
+        endpoint=endpoint if through_endpoint else None,
         mirrored=bool(plan.mirror_prefixes),
-        max_lag=spec.replication.max_lag,
+        max_lag=plan.max_lag_s,
         ephemeral_prefixes=plan.ephemeral_prefixes,
         lease_ttl=plan.lease_ttl_s,
-        objective_rto=objective.rto,
-        objective_rpo=objective.rpo,
+        objective_rto=plan.region_rto_s,
+        objective_rpo=plan.region_rpo_s,
         state_dir=lab.paths.root,
         save_roles=save_roles,
     )

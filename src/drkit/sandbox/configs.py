@@ -65,6 +65,33 @@ def member_program_command(plan: LabPlan, member: Member, paths: LabPaths) -> li
     return [*region.link.exec_prefix(shutil.which("ip") or "/usr/sbin/ip"), *command]
 
 
+def witness_command(plan: LabPlan, paths: LabPaths, binaries: EtcdBinaries) -> list[str]:
+    """A one-member etcd in the root namespace: a third place both regions reach over their own links."""
+    urls = ",".join(plan.witness_urls())
+    peer = f"http://127.0.0.1:{plan.witness_port + 1}"
+    return [
+        str(binaries.etcd),
+        "--name=witness",
+        f"--data-dir={paths.data / 'witness'}",
+        f"--listen-client-urls={urls}",
+        f"--advertise-client-urls=http://127.0.0.1:{plan.witness_port}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=witness={peer}",
+        f"--initial-cluster-token=drkit-{plan.stack}-witness",
+    ]
+
+
+def guard_command(plan: LabPlan, region: str, paths: LabPaths) -> list[str]:
+    """The region's guard, inside the region's namespace when the lab has them: what cuts the region off
+    cuts its guard off too, as a guard next to the members would be."""
+    command = [sys.executable, "-m", "drkit.failover.guard", f"--state-dir={paths.root}", f"--region={region}"]
+    where = plan.region(region)
+    if where is None or where.link is None:
+        return command
+    return [*where.link.exec_prefix(shutil.which("ip") or "/usr/sbin/ip"), *command]
+
+
 def mirror_command(plan: LabPlan, standby_index: int, prefix: str, binaries: EtcdBinaries) -> list[str]:
     """etcdctl make-mirror from the primary's members into the standby (one destination endpoint)."""
     standby = plan.standbys[standby_index]
@@ -160,6 +187,27 @@ serverurl=unix://{paths.supervisor_socket}
             autorestart=True,
         )
     )
+    # Automatic promotion (drkit.failover.guard): the witness and one guard per region. Started on request
+    # (`drkit sandbox guards start`): a lab without them promotes only when a person says so.
+    sections.append(
+        _program(
+            "witness",
+            witness_command(plan, paths, binaries),
+            paths.logs / "witness.log",
+            autostart=False,
+            autorestart=False,
+        )
+    )
+    for region in plan.regions:
+        sections.append(
+            _program(
+                f"guard-{region.name}",
+                guard_command(plan, region.name, paths),
+                paths.logs / f"guard-{region.name}.log",
+                autostart=False,
+                autorestart=True,
+            )
+        )
     sections.append(
         _program(
             "haproxy",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -65,7 +66,13 @@ class Lab:
                 )
             # The spec's version is what new links get; members keep running what their links say. The saved
             # roles stand: a failover may have moved the primary away from the spec's.
-            plan = replace(saved, version=plan.version)
+            plan = replace(
+                saved,
+                version=plan.version,
+                max_lag_s=plan.max_lag_s,
+                region_rto_s=plan.region_rto_s,
+                region_rpo_s=plan.region_rpo_s,
+            )
         return cls(paths, plan, find_binaries(plan.version))
 
     @classmethod
@@ -102,6 +109,8 @@ class Lab:
         self._wait_healthy(members, progress)
         self._start_mirrors(progress)
         self._wait_endpoint(progress)
+        if self.guards_enabled:
+            self.start_guards(progress)
         inventory = write_inventory(self.plan, self.paths)
         return (
             f"lab {self.plan.stack} is up: endpoint http://127.0.0.1:{self.plan.endpoint_port}, inventory {inventory}"
@@ -143,9 +152,14 @@ class Lab:
             self.supervisor.start_program(member.program)
         self._wait_healthy(members, progress)
         mirrors = self._allowed_mirrors(progress)
+        guards = self.guards_enabled
         for name in stopped:
+            if name.startswith(("witness", "guard-")):
+                continue  # started below, and only when the guards are on
             if not name.startswith("etcd-") and (not name.startswith("mirror-") or name in mirrors):
                 self.supervisor.start_program(name)
+        if guards:
+            self.start_guards(progress)
         write_inventory(self.plan, self.paths)
         return f"lab {self.plan.stack} was up; started {', '.join(sorted(stopped))}"
 
@@ -316,6 +330,7 @@ class Lab:
         return {
             "stack": self.plan.stack,
             "stateDir": str(self.paths.root),
+            "guards": self.guards_status() if running and self.guards_enabled else {"enabled": False},
             "failover": {
                 "primary": self.plan.primary.name,
                 "epoch": roles.load_epoch(self.paths.root),
@@ -442,6 +457,69 @@ class Lab:
                 shutil.move(str(data), aside)
                 moved.append(aside)
         return moved
+
+    # --- automatic promotion: the witness and the guards (drkit.failover.guard) --------------------------
+
+    @property
+    def guards_enabled(self) -> bool:
+        return (self.paths.root / "guards" / "enabled").exists()
+
+    def start_guards(self, progress: Progress) -> None:
+        """Start the witness, wait until it answers, then one guard per region; remembered across `up`."""
+        (self.paths.root / "guards").mkdir(exist_ok=True)
+        (self.paths.root / "guards" / "enabled").touch()
+        self.supervisor.start_program("witness")
+        url = f"http://127.0.0.1:{self.plan.witness_port}"
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not etcd_client.healthy(url) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not etcd_client.healthy(url):
+            raise LabError(f"the witness did not become healthy: see {self.paths.logs / 'witness.log'}", exit_code=1)
+        for region in self.plan.regions:
+            self.supervisor.start_program(f"guard-{region.name}")
+        progress(f"witness {url} and {len(self.plan.regions)} guards running: automatic promotion is on")
+
+    def stop_guards(self) -> None:
+        """Stop every guard, then the witness: promotion is a person's decision again."""
+        (self.paths.root / "guards" / "enabled").unlink(missing_ok=True)
+        for region in self.plan.regions:
+            self.supervisor.stop_program(f"guard-{region.name}")
+        self.supervisor.stop_program("witness")
+
+    def set_guards_paused(self, paused: bool) -> None:
+        """Paused: standbys' guards do not promote (maintenance); the primary's guard still renews."""
+        flag = self.paths.root / "guards" / "paused"
+        flag.parent.mkdir(exist_ok=True)
+        if paused:
+            flag.touch()
+        else:
+            flag.unlink(missing_ok=True)
+
+    def guards_status(self) -> dict[str, Any]:
+        decisions = {}
+        for region in self.plan.regions:
+            try:
+                decisions[region.name] = json.loads((self.paths.root / "guards" / f"{region.name}.json").read_text())
+            except (OSError, ValueError):
+                decisions[region.name] = None
+        holder: dict[str, Any] | None = None
+        ttl_left = None
+        url = f"http://127.0.0.1:{self.plan.witness_port}"
+        try:
+            from drkit.failover.guard import Timing, Witness
+
+            record, ttl_left = Witness(url, self.plan.stack, Timing()).read()
+            holder = record
+        except Exception:
+            holder = None
+        return {
+            "enabled": self.guards_enabled,
+            "paused": (self.paths.root / "guards" / "paused").exists(),
+            "witness": url,
+            "holder": holder,
+            "ttlLeft": ttl_left,
+            "decisions": decisions,
+        }
 
     def _refuse_fenced(self, region: str, doing: str) -> None:
         if region in roles.fenced(self.plan):

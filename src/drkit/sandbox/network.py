@@ -60,14 +60,24 @@ class NetworkState:
 
     partitioned: frozenset[str] = frozenset()
     fenced: frozenset[str] = frozenset()
+    witness_kept: frozenset[str] = frozenset()  # partitioned regions whose guard still reaches the witness
 
     def to_json(self) -> str:
-        return json.dumps({"partitioned": sorted(self.partitioned), "fenced": sorted(self.fenced)}, indent=2) + "\n"
+        body = {
+            "partitioned": sorted(self.partitioned),
+            "fenced": sorted(self.fenced),
+            "witnessKept": sorted(self.witness_kept),
+        }
+        return json.dumps(body, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> NetworkState:
         data = json.loads(text)
-        return cls(frozenset(data.get("partitioned", ())), frozenset(data.get("fenced", ())))
+        return cls(
+            frozenset(data.get("partitioned", ())),
+            frozenset(data.get("fenced", ())),
+            frozenset(data.get("witnessKept", ())),
+        )
 
 
 class LabNetwork:
@@ -121,7 +131,12 @@ class LabNetwork:
             self._hook_chains(link)
         state = self.saved()
         for region in self.plan.regions:
-            self._apply(region, partitioned=region.name in state.partitioned, fenced=region.name in state.fenced)
+            self._apply(
+                region,
+                partitioned=region.name in state.partitioned,
+                fenced=region.name in state.fenced,
+                keep_witness=region.name in state.witness_kept,
+            )
 
     def destroy(self) -> None:
         """Delete every region's veth and namespace (their rules go with the namespace). Partitions end
@@ -141,9 +156,10 @@ class LabNetwork:
 
     # --- faults and fences ---------------------------------------------------------------------------
 
-    def partition(self, region: str) -> None:
-        """Cut the region off from every other region and from the endpoint: drop all traffic on its veth."""
-        self._change(region, partitioned=True)
+    def partition(self, region: str, keep_witness: bool = False) -> None:
+        """Cut the region off from every other region and from the endpoint: drop all traffic on its veth.
+        keep_witness: all but the witness (the inter-region link cut while both regions reach the witness)."""
+        self._change(region, partitioned=True, keep_witness=keep_witness)
 
     def heal(self, region: str) -> None:
         self._change(region, partitioned=False)
@@ -155,18 +171,28 @@ class LabNetwork:
     def unfence_client_port(self, region: str) -> None:
         self._change(region, fenced=False)
 
-    def _change(self, name: str, *, partitioned: bool | None = None, fenced: bool | None = None) -> None:
+    def _change(
+        self, name: str, *, partitioned: bool | None = None, fenced: bool | None = None, keep_witness: bool = False
+    ) -> None:
         region = self._region(name)
         state = self.saved()
         now_partitioned = state.partitioned if partitioned is None else _toggle(state.partitioned, name, partitioned)
         now_fenced = state.fenced if fenced is None else _toggle(state.fenced, name, fenced)
-        self._apply(region, partitioned=name in now_partitioned, fenced=name in now_fenced)
-        self._save(NetworkState(now_partitioned, now_fenced))
+        kept = state.witness_kept
+        if partitioned is not None:
+            kept = _toggle(kept, name, partitioned and keep_witness)
+        self._apply(region, partitioned=name in now_partitioned, fenced=name in now_fenced, keep_witness=name in kept)
+        self._save(NetworkState(now_partitioned, now_fenced, kept))
 
-    def _apply(self, region: RegionPlan, *, partitioned: bool, fenced: bool) -> None:
+    def _apply(self, region: RegionPlan, *, partitioned: bool, fenced: bool, keep_witness: bool = False) -> None:
         """Make both chains of the region say exactly what is intended (flush, then fill)."""
         link = _link(region)
         self._iptables(link, "-F", PARTITION_CHAIN)
+        if partitioned and keep_witness:
+            # The witness's port stays open both ways (the chain sees INPUT and OUTPUT on the veth).
+            witness = str(self.plan.witness_port)
+            self._iptables(link, "-A", PARTITION_CHAIN, "-p", "tcp", "--dport", witness, "-j", "ACCEPT")
+            self._iptables(link, "-A", PARTITION_CHAIN, "-p", "tcp", "--sport", witness, "-j", "ACCEPT")
         if partitioned:
             self._iptables(link, "-A", PARTITION_CHAIN, "-j", "DROP")
         self._iptables(link, "-F", FENCE_CHAIN)

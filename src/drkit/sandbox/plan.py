@@ -107,6 +107,10 @@ class LabPlan:
     retention_hourly: int = 24
     retention_daily: int = 7
     retention_weekly: int = 4
+    # What a failover judges itself by (drkit.failover.lab): the mirror's allowed lag and the region objectives.
+    max_lag_s: float = 5.0
+    region_rto_s: float = 300.0
+    region_rpo_s: float = 5.0
     network: str = LOOPBACK  # lab.json files written before network modes existed ran on loopback
 
     @property
@@ -135,14 +139,39 @@ class LabPlan:
             ports.append((member.peer_port, f"peer port of {member.name}"))
         ports.append((self.endpoint_port, "HAProxy global endpoint"))
         ports.append((self.rsync_port, "rsync daemon"))
+        ports.append((self.witness_port, "witness (etcd client port)"))
+        ports.append((self.witness_port + 1, "witness (etcd peer port)"))
         return ports
+
+    @property
+    def witness_port(self) -> int:
+        """The witness's client port (its peer port is the next): right after the rsync daemon's, in the
+        lab's block. The witness is the third place automatic promotion asks (drkit.failover.guard)."""
+        return self.rsync_port + 1
+
+    def witness_urls(self) -> list[str]:
+        """Where the witness listens: loopback, and on namespaces labs the root side of every region's veth,
+        so each region's guard reaches it over its own link (which a partition can cut)."""
+        hosts = ["127.0.0.1", *(region.link.root_address for region in self.regions if region.link)]
+        return [f"http://{host}:{self.witness_port}" for host in hosts]
+
+    def witness_url_for(self, region: str) -> str:
+        """The witness as `region`'s guard reaches it."""
+        plan = self.region(region)
+        host = plan.link.root_address if plan and plan.link else "127.0.0.1"
+        return f"http://{host}:{self.witness_port}"
 
     def loopback_ports(self) -> list[tuple[int, str]]:
         """The ports the lab binds on 127.0.0.1 in the root namespace: all of them on loopback; only the
         endpoint's and rsync's with namespaces (members listen inside their region's fresh namespace)."""
         if self.network == LOOPBACK:
             return self.ports()
-        return [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]
+        return [
+            (self.endpoint_port, "HAProxy global endpoint"),
+            (self.rsync_port, "rsync daemon"),
+            (self.witness_port, "witness (etcd client port)"),
+            (self.witness_port + 1, "witness (etcd peer port)"),
+        ]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -240,6 +269,9 @@ def plan_lab(
         retention_hourly=spec.backups.retention.hourly if spec.backups else 0,
         retention_daily=spec.backups.retention.daily if spec.backups else 0,
         retention_weekly=spec.backups.retention.weekly if spec.backups else 0,
+        max_lag_s=spec.replication.max_lag,
+        region_rto_s=spec.objectives["region"].rto,
+        region_rpo_s=spec.objectives["region"].rpo,
         network=network,
     )
 
