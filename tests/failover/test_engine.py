@@ -254,3 +254,12 @@ def test_an_unreadable_journal_is_named(tmp_path: Path) -> None:
     (tmp_path / "failover-journal.json").write_text("{not json")
     with pytest.raises(JournalError, match="unreadable"):
         Journal.load(tmp_path)
+
+
+def test_guard_timing_follows_patronis_rule() -> None:
+    from drkit.failover.guard import Timing
+
+    Timing(ttl=5, loop_wait=1, retry_timeout=1).check()
+    assert Timing(ttl=5, loop_wait=1, retry_timeout=1).self_fence_after == 3
+    with pytest.raises(ValueError, match="must not exceed the ttl"):
+        Timing(ttl=5, loop_wait=2, retry_timeout=2).check()

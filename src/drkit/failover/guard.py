@@ -24,6 +24,7 @@ Gardener GEP-17's owner record). The rules, checked every `loop_wait`:
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -80,8 +81,6 @@ class Witness:
         kvs = result.get("kvs", [])
         if not kvs:
             return None, 0
-        import base64
-
         record = json.loads(base64.b64decode(kvs[0].get("value", "")))
         lease = int(kvs[0].get("lease", 0) or 0)
         left = int(self.gateway.call("/v3/lease/timetolive", {"ID": str(lease)}).get("TTL", -1)) if lease else -1
@@ -104,6 +103,12 @@ class Witness:
         for compare in (absent, ours):
             if self.gateway.call("/v3/kv/txn", {"compare": [compare], "success": [put]}).get("succeeded"):
                 return True
+        # A record of this very region under another lease: this guard's earlier life (restarted since).
+        # Take it over, unless it changed since it was read.
+        kvs = self.gateway.call("/v3/kv/range", {"key": key}).get("kvs", [])
+        if kvs and json.loads(base64.b64decode(kvs[0].get("value", ""))).get("region") == record["region"]:
+            same = {"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": kvs[0]["mod_revision"]}
+            return bool(self.gateway.call("/v3/kv/txn", {"compare": [same], "success": [put]}).get("succeeded"))
         return False
 
 

@@ -1,0 +1,131 @@
+"""Automatic promotion on a live namespaces lab: a witness etcd, a guard per region inside its namespace, and
+real partitions. The guards run with ttl 5 s, loop 1 s, retry 1 s (Patroni's rule holds: 1 + 2 x 1 <= 5)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from drkit.drill.workload import Ledger
+from drkit.failover import registry
+from drkit.sandbox import etcd_client
+from drkit.sandbox.lab import Lab
+from tests.failover.conftest import drkit, fresh
+
+TTL = 5
+
+
+@pytest.fixture
+def guarded(pair: Lab) -> Iterator[Lab]:
+    if not pair.network.enabled:
+        pytest.skip("the guards' partitions need a namespaces lab (root, ip and iptables)")
+    pair.start_guards(lambda _: None)
+    _wait_for(pair, pair.plan.primary.name, "primary: lease renewed", 20)
+    try:
+        yield pair
+    finally:
+        lab = fresh(pair)
+        lab.stop_guards()
+        lab.set_guards_paused(False)
+        for region in lab.plan.regions:
+            lab.network.heal(region.name)
+        if not etcd_client.healthy(f"http://127.0.0.1:{lab.plan.witness_port}"):
+            lab.supervisor.stop_program("witness")
+
+
+def _decision(lab: Lab, region: str) -> str:
+    try:
+        return str(json.loads((lab.paths.root / "guards" / f"{region}.json").read_text())["decision"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def _wait_for(lab: Lab, region: str, prefix: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if _decision(lab, region).startswith(prefix):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{region}'s guard never said {prefix!r} in {timeout:.0f}s; last: {_decision(lab, region)!r}")
+
+
+def _roles(lab: Lab) -> dict[str, str]:
+    return {region.name: region.role for region in fresh(lab).plan.regions}
+
+
+def test_a_primary_cut_off_from_everything_fences_itself_and_the_standby_is_promoted(guarded: Lab) -> None:
+    lab = guarded
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    ledger = Ledger(f"http://127.0.0.1:{lab.plan.endpoint_port}", prefix="/drill/auto/", timeout=0.3)
+    ledger.start()
+    try:
+        time.sleep(1)
+        cut = time.monotonic()
+        assert drkit(lab, "sandbox", "partition", old.name).returncode == 0
+        fenced_after = _wait_for(lab, old.name, "primary: self-fenced", 3 * TTL)
+        promoted_after = _wait_for(lab, new.name, "promoted:", 6 * TTL) + fenced_after
+        time.sleep(1)
+    finally:
+        ledger.stop()
+    # The old primary stopped its members before the standby could take over (its lease outlives the fence).
+    assert fenced_after < TTL < promoted_after
+    assert _roles(lab) == {old.name: "fenced", new.name: "primary"}
+    inside = [str(lab.binaries.etcdctl), f"--endpoints={old.members[0].client_url}", "put", "/drill/late", "x"]
+    assert not lab.network.run_inside(old.name, inside), "the isolated old primary still acknowledges writes"
+    assert any(ack.at > cut + promoted_after for ack in ledger.acks), "no write through the endpoint afterwards"
+    epoch = registry.read_epoch(registry.Cluster(new.name, tuple(m.client_url for m in new.members)))
+    assert epoch is not None and epoch.primary == new.name and epoch.kind == "failover"
+
+
+def test_only_the_link_between_the_regions_cut_promotes_nothing(guarded: Lab) -> None:
+    lab = guarded
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    assert drkit(lab, "sandbox", "partition", old.name, "--keep-witness").returncode == 0
+    time.sleep(2 * TTL + 2)
+    assert _decision(lab, old.name) == "primary: lease renewed"
+    assert _decision(lab, new.name).startswith(f"standby: {old.name} holds the key")
+    assert _roles(lab) == {old.name: "primary", new.name: "standby"}
+
+
+def test_no_witness_no_promotion_and_the_primary_comes_back_with_it(guarded: Lab) -> None:
+    lab = guarded
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    lab.supervisor.stop_program("witness")
+    _wait_for(lab, new.name, "standby: the witness does not answer", 3 * TTL)
+    # The documented trade-off: the primary cannot tell a dead witness from being cut off from it.
+    _wait_for(lab, old.name, "primary: self-fenced", 3 * TTL)
+    time.sleep(TTL)
+    assert _roles(lab) == {old.name: "primary", new.name: "standby"}
+
+    lab.supervisor.start_program("witness")
+    _wait_for(lab, old.name, "primary: lease renewed", 6 * TTL)
+    deadline = time.monotonic() + 30
+    while not etcd_client.healthy(f"http://127.0.0.1:{lab.plan.endpoint_port}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert etcd_client.put(f"http://127.0.0.1:{lab.plan.endpoint_port}", "/drill/back", "yes") > 0
+
+
+def test_a_dead_guard_holds_off_promotion_until_its_lease_expires(guarded: Lab) -> None:
+    lab = guarded
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    lab.supervisor.stop_program(f"guard-{old.name}")
+    stopped = time.monotonic()
+    time.sleep(TTL - 2)
+    assert _roles(lab) == {old.name: "primary", new.name: "standby"}, "promoted while the lease was live"
+    promoted_after = _wait_for(lab, new.name, "promoted:", 6 * TTL) + (time.monotonic() - stopped)
+    assert promoted_after >= TTL - 2
+    # Nothing stopped the old primary's members but the engine's fence: it could reach them, and did.
+    assert not registry.answers(registry.Cluster(old.name, tuple(m.client_url for m in old.members)))
+
+
+def test_paused_guards_do_not_promote(guarded: Lab) -> None:
+    lab = guarded
+    old, new = lab.plan.primary, lab.plan.standbys[0]
+    assert drkit(lab, "sandbox", "guards", "pause").returncode == 0
+    lab.kill_region(old.name)
+    _wait_for(lab, new.name, "standby: paused", 3 * TTL)
+    time.sleep(2 * TTL)
+    assert _roles(lab) == {old.name: "primary", new.name: "standby"}
