@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/python benchmarks/plan_stacks.py
 	$(BIN)/python benchmarks/rolling_upgrade.py
 	$(BIN)/python benchmarks/failover.py
+	$(BIN)/python benchmarks/auto_promotion.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

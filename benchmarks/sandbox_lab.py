@@ -42,11 +42,11 @@ def free_base(start: int) -> int:
     return start
 
 
-def local_plan(base: int) -> LabPlan:
+def local_plan(base: int, network: str = "loopback", state_dir: Path | None = None) -> LabPlan:
     policies = PolicySet.load(ROOT / "policies")
     report = validate_file(ROOT / "stacks" / "Pulumi.local.yaml", policies, date.today())
     assert report.spec is not None, report.errors
-    return plan_lab("local", report.spec, free_base(base))
+    return plan_lab("local", report.spec, free_base(base), network, state_dir)
 
 
 def by_hand(plan: LabPlan, directory: Path, lab: Lab) -> float:

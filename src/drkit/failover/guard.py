@@ -74,17 +74,30 @@ class Witness:
         self.key = witness_key(stack)
         self.timing = timing
         self.lease = 0
+        self.seen_revision = 0  # the key's mod_revision when last read (0: absent)
 
     def read(self) -> tuple[dict[str, Any] | None, int]:
-        """The record (None when the key is gone) and the seconds its lease has left."""
+        """The record (None when the key is gone) and the seconds its lease has left (-1: expired)."""
         result = self.gateway.call("/v3/kv/range", {"key": b64(self.key.encode())})
         kvs = result.get("kvs", [])
         if not kvs:
+            self.seen_revision = 0
             return None, 0
+        self.seen_revision = int(kvs[0]["mod_revision"])
         record = json.loads(base64.b64decode(kvs[0].get("value", "")))
         lease = int(kvs[0].get("lease", 0) or 0)
         left = int(self.gateway.call("/v3/lease/timetolive", {"ID": str(lease)}).get("TTL", -1)) if lease else -1
         return record, left
+
+    def take_expired(self, record: dict[str, Any]) -> bool:
+        """Take a key whose lease the witness reports expired (its holder can no longer renew it) but has not
+        revoked yet: etcd revokes expired leases lazily, sometimes many seconds late. Only if nobody wrote
+        the key since it was read (compare on its mod_revision)."""
+        self._ensure_lease()
+        key = b64(self.key.encode())
+        put = {"request_put": {"key": key, "value": b64(json.dumps(record).encode()), "lease": str(self.lease)}}
+        same = {"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": str(self.seen_revision)}
+        return bool(self.gateway.call("/v3/kv/txn", {"compare": [same], "success": [put]}).get("succeeded"))
 
     def _ensure_lease(self) -> None:
         if self.lease:
@@ -148,7 +161,10 @@ class Guard:
     def _as_primary(self, lab: Lab) -> str:
         assert self.witness is not None
         now = self.clock()
-        healthy = registry.health(self._own(lab), timeout=self.timing.retry_timeout).has_quorum
+        if not self.self_fenced and now - self.last_renewal >= self.timing.self_fence_after:
+            # Overdue: fence first, before spending up to retry_timeout on another renewal attempt.
+            return self._fence(lab, f"no renewal for {now - self.last_renewal:.1f}s")
+        healthy = registry.health(self._own(lab), timeout=self.timing.retry_timeout / 2).has_quorum
         held = None
         if healthy or self.self_fenced:
             record = {"region": self.region, "at": now, "epoch": _epoch(lab)}
@@ -193,7 +209,8 @@ class Guard:
             record, left = self.witness.read()
         except (GatewayError, ValueError):
             return "standby: the witness does not answer: no promotion without it"
-        if record is not None:
+        expired = record is not None and left < 0
+        if record is not None and not expired:
             if record.get("region") != self.region:
                 self.primary_seen_alive = float(record.get("at", 0))
             return f"standby: {record.get('region')} holds the key ({left}s left)"
@@ -206,9 +223,10 @@ class Guard:
         behind = self.primary_seen_alive - heartbeat if heartbeat is not None else float("inf")
         if behind > lab.plan.max_lag_s:
             return f"standby: data {behind:.1f}s behind the primary's last renewal (> maxLag): not promoting"
-        record = {"region": self.region, "at": self.clock(), "epoch": _epoch(lab) + 1, "promoting": True}
+        mine = {"region": self.region, "at": self.clock(), "epoch": _epoch(lab) + 1, "promoting": True}
         try:
-            if not self.witness.hold(record):
+            taken = self.witness.take_expired(mine) if expired else self.witness.hold(mine)
+            if not taken:
                 return "standby: another region took the key first"
         except GatewayError:
             return "standby: the witness stopped answering: not promoting"

@@ -65,6 +65,12 @@ def member_program_command(plan: LabPlan, member: Member, paths: LabPaths) -> li
     return [*region.link.exec_prefix(shutil.which("ip") or "/usr/sbin/ip"), *command]
 
 
+def _python() -> str:
+    """This interpreter by an absolute path, links kept (a venv's python is a link to the system's): every
+    process that rewrites supervisord.conf must write the same command, or a reload restarts the program."""
+    return os.path.abspath(sys.executable)  # noqa: PTH100  (Path.resolve would follow the venv link)
+
+
 def witness_command(plan: LabPlan, paths: LabPaths, binaries: EtcdBinaries) -> list[str]:
     """A one-member etcd in the root namespace: a third place both regions reach over their own links."""
     urls = ",".join(plan.witness_urls())
@@ -85,7 +91,7 @@ def witness_command(plan: LabPlan, paths: LabPaths, binaries: EtcdBinaries) -> l
 def guard_command(plan: LabPlan, region: str, paths: LabPaths) -> list[str]:
     """The region's guard, inside the region's namespace when the lab has them: what cuts the region off
     cuts its guard off too, as a guard next to the members would be."""
-    command = [sys.executable, "-m", "drkit.failover.guard", f"--state-dir={paths.root}", f"--region={region}"]
+    command = [_python(), "-m", "drkit.failover.guard", f"--state-dir={paths.root}", f"--region={region}"]
     where = plan.region(region)
     if where is None or where.link is None:
         return command
@@ -181,7 +187,7 @@ serverurl=unix://{paths.supervisor_socket}
     sections.append(
         _program(
             "heartbeat",
-            [sys.executable, "-m", "drkit.failover.heartbeat", f"--endpoints={plan.primary.client_endpoints}"],
+            [_python(), "-m", "drkit.failover.heartbeat", f"--endpoints={plan.primary.client_endpoints}"],
             paths.logs / "heartbeat.log",
             autostart=True,
             autorestart=True,

@@ -539,7 +539,8 @@ class Lab:
         self.paths.supervisor_conf.write_text(supervisord_conf(plan, self.binaries, self.paths))
         self.paths.haproxy_conf.write_text(haproxy_cfg(plan, self.paths, endpoint.load_serving(self.paths, plan)))
         write_inventory(plan, self.paths)
-        return self.supervisor.reload() if self.supervisor.running() else []
+        # The guards run a promotion from inside themselves: a reload must never stop them (nor the witness).
+        return self.supervisor.reload(keep=("guard-", "witness")) if self.supervisor.running() else []
 
     def set_region_serving(self, name: str, serving: bool) -> None:
         if serving:

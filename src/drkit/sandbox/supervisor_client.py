@@ -87,12 +87,14 @@ class Supervisor:
             if "NOT_RUNNING" not in fault.faultString:
                 raise SupervisorError(f"{name} did not stop: {fault.faultString}") from None
 
-    def reload(self) -> list[str]:
+    def reload(self, keep: tuple[str, ...] = ()) -> list[str]:
         """Apply a rewritten config as `supervisorctl update` does: groups whose program changed are stopped
-        and re-added, new ones added (and started when autostart), removed ones stopped. Returns the
-        groups that changed."""
+        and re-added, new ones added (and started when autostart), removed ones stopped. Groups named with a
+        prefix in `keep` are left running as they are (a guard reloading the config must not stop itself).
+        Returns the groups that changed."""
         proxy = self._proxy()
         added, changed, removed = proxy.supervisor.reloadConfig()[0]
+        changed = [name for name in changed if not name.startswith(keep)]
         for name in [*changed, *removed]:
             with contextlib.suppress(xmlrpc.client.Fault):  # already stopped
                 proxy.supervisor.stopProcessGroup(name, True)
