@@ -51,11 +51,14 @@ def backup_bucket_prefix() -> str | None:
 
 
 def warn(message: str) -> None:
-    """A warning for whoever runs the program: the engine's log, and `drkit plan`'s list."""
-    pulumi.log.warn(message)
+    """A warning for whoever runs the program: the engine's log under `pulumi up`/`preview`, the plan's list
+    while collecting (under the mocks, where the log would only reach Python's stderr logger)."""
     with _lock:
-        if _collected is not None and message not in _collected:
-            _collected.append(message)
+        if _collected is not None:
+            if message not in _collected:
+                _collected.append(message)
+            return
+    pulumi.log.warn(message)
 
 
 @contextmanager
