@@ -139,8 +139,9 @@ def test_pinned_azs_survive_a_zone_going_unavailable(stack_spec: Callable[..., S
     subnets = {s.props["availabilityZone"] for s in during.of_type("aws:ec2/subnet:Subnet")}
     assert subnets == {"us-east-1a", "us-east-1b", "us-east-1c"}
     assert not before.warnings
-    assert during.warnings == ("us-east-1: pinned AZ us-east-1a is not available now; its subnets and members stay"
-                               " where they are",)
+    assert during.warnings == (
+        "us-east-1: pinned AZ us-east-1a is not available now; its subnets and members stay where they are",
+    )
 
 
 @pytest.mark.parametrize(

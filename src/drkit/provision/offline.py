@@ -71,7 +71,8 @@ class CloudMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return self._zones(region, args.args.get("state"))
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/drkit", "userId": "AIDMOCK", "id": ACCOUNT}
+            arn = f"arn:aws:iam::{ACCOUNT}:user/drkit"
+            return {"accountId": ACCOUNT, "arn": arn, "userId": "AIDMOCK", "id": ACCOUNT}
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": "ami-0123456789abcdef0", "name": "al2023-ami-2023.6-kernel-6.1-x86_64"}
         if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
@@ -91,12 +92,11 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"zoneId": "Z0MOCKZONE0001", "name": args.args.get("name", ""), "id": "Z0MOCKZONE0001"}
         return {}
 
-
     def _zones(self, region: str, state: str | None) -> dict[str, Any]:
         """Four AZs; zone IDs map to names in no particular order, as they do per account in AWS."""
-        area, direction, number = (region.split("-") + ["", ""])[:3]
-        prefix = f"{area}{direction[:1]}{number}"  # us-east-1 -> use1, us-west-2 -> usw2
-        zones = [(f"{region}{letter}", f"{prefix}-az{number}") for letter, number in zip("abcd", (2, 4, 1, 3), strict=True)]
+        area, direction, ordinal = [*region.split("-"), "", ""][:3]
+        prefix = f"{area}{direction[:1]}{ordinal}"  # us-east-1 -> use1, us-west-2 -> usw2
+        zones = [(f"{region}{letter}", f"{prefix}-az{n}") for letter, n in zip("abcd", (2, 4, 1, 3), strict=True)]
         if state == "available":
             zones = [zone for zone in zones if zone[0] not in self.unavailable_zones]
         return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}
