@@ -56,6 +56,7 @@ lint: setup
 	$(BIN)/mypy
 	# --offline: no version check or schema download (network only to loopback).
 	cd playbooks && ../$(BIN)/ansible-lint --offline --profile production --strict
+	# Generated docs and both requirements.txt (Pulumi's pip toolchain installs them) match their sources.
 	$(BIN)/python -m drkit.docgen --check
 
 docs: setup

@@ -1,4 +1,5 @@
-"""Generate docs/policy-index.md and docs/spec-keys.md from the rules, tier presets and schema.
+"""Generate docs/policy-index.md, docs/spec-keys.md and docs/topology.md from the rules, tier presets, schema
+and plans, and the requirements.txt files Pulumi's pip toolchain installs (drkit.pins).
 
 python -m drkit.docgen          # rewrite the generated docs
 python -m drkit.docgen --check  # exit 1 when they are out of date (CI)
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from drkit import pins
 from drkit.policy.catalog import PolicySet
 from drkit.project import default_project_root
 from drkit.spec.units import format_duration
@@ -154,7 +156,9 @@ def _topology(root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate the policy index and spec reference in docs/.")
+    parser = argparse.ArgumentParser(
+        description="Generate the policy index, spec reference and topology in docs/, and requirements.txt."
+    )
     parser.add_argument("--check", action="store_true", help="fail when the generated docs are out of date")
     args = parser.parse_args(argv)
     root = default_project_root()
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         root / "docs" / "policy-index.md": policy_index(policies),
         root / "docs" / "spec-keys.md": spec_reference(policies),
         root / "docs" / "topology.md": _topology(root),
+        **pins.generated(root),
     }
     stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
     if args.check:

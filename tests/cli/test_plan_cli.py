@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner, Result
 
 from drkit.cli import main
@@ -27,8 +28,8 @@ def test_prod_plan_lists_members_buckets_and_failover_and_passes() -> None:
         assert len(re.findall(rf"ec2\.Instance\s+{region}-\d  instanceType=m6i\.large", out)) == 5
     assert (
         "s3.Bucket" in out
-        and "bucket=drkit-prod-backups-us-east-1" in out
-        and "bucket=drkit-prod-backups-us-west-2" in out
+        and "bucket=drkit-prod-backups-123456789012-us-east-1" in out
+        and "bucket=drkit-prod-backups-123456789012-us-west-2" in out
     )
     assert "s3.BucketReplicationConfig" in out
     assert len(re.findall(r"route53\.HealthCheck\s+\S+  type=HTTP  requestInterval=10  failureThreshold=3", out)) == 2
@@ -86,3 +87,35 @@ def test_world_open_client_cidr_fails_dr405(tmp_path: Path) -> None:
     result = plan("--stack", "dev", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
     assert result.exit_code == 1
     assert "DR405" in result.output and "opens the client port 2379 to 0.0.0.0/0" in result.output
+
+
+def test_json_plan_shows_each_resources_options_and_the_az_warning() -> None:
+    document = json.loads(plan("--stack", "prod", "--format", "json").output)["plan"]
+    options = {(r["type"], r["name"]): r["options"] for r in document["resources"]}
+    assert options[("aws:ec2/instance:Instance", "us-east-1-1")] == {
+        "protect": False,
+        "retainOnDelete": False,
+        "ignoreChanges": ["ami", "instanceType", "userData"],
+    }
+    assert options[("aws:ebs/volume:Volume", "us-east-1-1-data")]["retainOnDelete"] is True
+    bucket = ("aws:s3/bucket:Bucket", "drkit-prod-backups-123456789012-us-east-1")
+    assert options[bucket] == {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
+    assert options[("aws:lb/loadBalancer:LoadBalancer", "us-east-1-client")]["protect"] is False
+    # The committed example stacks leave AZs to the look-up: the plan says so, per region.
+    assert [w.split(":")[0] for w in document["warnings"]] == ["us-east-1", "us-west-2"]
+
+
+def test_azs_pinned_in_the_stack_file_reach_the_plan(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, "prod", committed_spec("prod"))
+    document = yaml.safe_load(path.read_text())
+    document["config"]["drkit:availabilityZones"] = {
+        "us-east-1": ["use1-az1", "use1-az2", "use1-az4"],
+        "us-west-2": ["usw2-az1", "usw2-az2", "usw2-az4"],
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = plan("--stack", "prod", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 0, result.output
+    assert "warnings" not in result.output
+    # use1-az1 is us-east-1c in the mocks' account: the pinned order is the round-robin order.
+    assert re.search(r"ec2\.Instance\s+us-east-1-1  instanceType=m6i\.large  privateIp=10\.40\.0\.10", result.output)
+    assert "us-east-1d" not in result.output and "us-west-2d" not in result.output

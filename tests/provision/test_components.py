@@ -20,15 +20,24 @@ from drkit.spec.model import Spec
 from tests.provision.conftest import INGRESS, VOLUME, members, named
 
 
-def cluster_plan(spec: Spec, endpoint_type: str | None = "route53-failover") -> Plan:
+def cluster_plan(
+    spec: Spec,
+    endpoint_type: str | None = "route53-failover",
+    region: int = 0,
+    config: dict[str, Any] | None = None,
+    unavailable_zones: tuple[str, ...] = (),
+) -> Plan:
+    """One region's cluster (the spec's `region`-th) under the mocks, with stack config and AZs out if given."""
+    built = spec.regions[region]
+
     def program() -> dict[str, Any]:
-        provider = aws.Provider("aws-us-east-1", region=spec.primary.name)
+        provider = aws.Provider(f"aws-{built.name}", region=built.name)
         ca = tls.certificate_authority("test")
         cluster = RegistryCluster(
-            spec.primary.name,
+            built.name,
             RegistryClusterArgs(
                 "test",
-                spec.primary,
+                built,
                 spec.registry,
                 ca,
                 endpoint_type,
@@ -40,7 +49,7 @@ def cluster_plan(spec: Spec, endpoint_type: str | None = "route53-failover") -> 
         )
         return {"endpoint": cluster.client_endpoint}
 
-    return offline.record(program, "test")
+    return offline.record(program, "test", config, unavailable_zones)
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +84,77 @@ def test_cluster_security_groups_never_open_registry_ports_to_the_world(prod_clu
     peer = [r for r in rules if r.props["fromPort"] == 2380]
     assert len(peer) == 1 and peer[0].props["referencedSecurityGroupId"]  # only from the members' own group
     health = named(prod_cluster, INGRESS, "us-east-1-health-from-route53")
-    assert health.props["fromPort"] == 2381 and health.props["prefixListId"] == "pl-0route53healthchk"
+    assert health.props["fromPort"] == 2381 and health.props["prefixListId"].startswith("pl-")
     lbs = {lb.name: lb.props for lb in prod_cluster.of_type("aws:lb/loadBalancer:LoadBalancer")}
     assert lbs["us-east-1-client"]["internal"] is True
     assert lbs["us-east-1-health"]["internal"] is False  # only the plain-HTTP /health port, from Route 53
+
+
+@pytest.mark.parametrize(("region", "other"), [(0, "us-west-2"), (1, "us-east-1")])
+def test_route53_checkers_come_from_the_regions_own_prefix_list(
+    stack_spec: Callable[..., Spec], region: int, other: str
+) -> None:
+    spec = stack_spec("prod")
+    name = spec.regions[region].name
+    plan = cluster_plan(spec, region=region)
+    health = named(plan, INGRESS, f"{name}-health-from-route53")
+    expected = offline.CloudMocks()._prefix_list(name, f"com.amazonaws.{name}.route53-healthchecks")
+    assert health.props["prefixListId"] == expected["id"]
+    # The mocks answer as AWS does: the name without a region, or another region's, finds no list there.
+    for wrong in ("com.amazonaws.route53-healthchecks", f"com.amazonaws.{other}.route53-healthchecks"):
+        answer, failures = offline.CloudMocks()._prefix_list(name, wrong)
+        assert answer == {} and "no matching EC2 Managed Prefix List" in failures[0][1]
+
+
+def test_members_ignore_instance_type_and_data_volumes_and_keys_outlive_the_stack(prod_cluster: Plan) -> None:
+    for member in members(prod_cluster):
+        assert member.options["ignoreChanges"] == ["ami", "instanceType", "userData"]
+        assert not member.options["protect"] and not member.options["retainOnDelete"]
+    for volume in prod_cluster.of_type(VOLUME):
+        assert volume.options["retainOnDelete"] is True and volume.options["protect"] is False
+    (key,) = prod_cluster.of_type("aws:kms/key:Key")
+    assert key.options == {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
+    # Nothing else is kept or protected: a replaced NLB or security group must not need a hand.
+    kept = {r.type for r in prod_cluster.resources if r.options.get("protect") or r.options.get("retainOnDelete")}
+    assert kept == {VOLUME, "aws:kms/key:Key"}
+
+
+def test_unpinned_azs_follow_the_lookup_and_say_so(stack_spec: Callable[..., Spec]) -> None:
+    spec = stack_spec("prod")
+    plan = cluster_plan(spec, unavailable_zones=("us-east-1a",))
+    # What the pin prevents: with us-east-1a out, a fresh `pulumi up` would move every member.
+    assert [m.props["availabilityZone"] for m in members(plan)][:3] == ["us-east-1b", "us-east-1c", "us-east-1d"]
+    assert len(plan.warnings) == 1 and "drkit:availabilityZones" in plan.warnings[0]
+
+
+@pytest.mark.parametrize("pins", [["use1-az2", "use1-az4", "use1-az1"], ["us-east-1a", "us-east-1b", "us-east-1c"]])
+def test_pinned_azs_survive_a_zone_going_unavailable(stack_spec: Callable[..., Spec], pins: list[str]) -> None:
+    spec = stack_spec("prod")
+    config = {"drkit:availabilityZones": {"us-east-1": pins}}
+    before = cluster_plan(spec, config=config)
+    during = cluster_plan(spec, config=config, unavailable_zones=("us-east-1a",))
+    placed = [(m.name, m.props["availabilityZone"], m.props["privateIp"]) for m in members(during)]
+    assert placed == [(m.name, m.props["availabilityZone"], m.props["privateIp"]) for m in members(before)]
+    assert {zone for _, zone, _ in placed} == {"us-east-1a", "us-east-1b", "us-east-1c"}  # zone IDs map to names
+    subnets = {s.props["availabilityZone"] for s in during.of_type("aws:ec2/subnet:Subnet")}
+    assert subnets == {"us-east-1a", "us-east-1b", "us-east-1c"}
+    assert not before.warnings
+    assert during.warnings == (
+        "us-east-1: pinned AZ us-east-1a is not available now; its subnets and members stay where they are",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pins", "error"),
+    [
+        (["use1-az2", "use1-az4"], r"lists 2 zones but drkit:spec\.regions\[0\]\.availabilityZones is 3"),
+        (["use1-az2", "us-east-1a", "use1-az1"], "names one AZ twice"),
+        (["use1-az2", "use1-az4", "usw2-az1"], "usw2-az1 is neither an AZ name nor a zone ID of us-east-1"),
+    ],
+)
+def test_pinned_azs_are_checked(stack_spec: Callable[..., Spec], pins: list[str], error: str) -> None:
+    with pytest.raises(ProvisionError, match=error):
+        cluster_plan(stack_spec("prod"), config={"drkit:availabilityZones": {"us-east-1": pins}})
 
 
 def test_cluster_boots_the_spec_version_under_systemd_with_tls_and_no_key_in_user_data(prod_cluster: Plan) -> None:
@@ -150,8 +226,7 @@ def test_existing_subnets_must_match_the_azs(stack_spec: Callable[..., Spec]) ->
         cluster_plan(spec, endpoint_type=None)
 
 
-def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable[..., Spec]) -> None:
-    spec = stack_spec("prod")
+def vault_plan(spec: Spec, config: dict[str, Any] | None = None) -> Plan:
     assert spec.backups is not None
 
     def program() -> dict[str, Any]:
@@ -161,10 +236,16 @@ def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable
             aws.Provider("aws-us-east-1", region="us-east-1"),
             aws.Provider("aws-us-west-2", region="us-west-2"),
         )
-        return {"bucket": pulumi.Output.from_input(vault.bucket_name)}
+        return {"bucket": pulumi.Output.from_input(vault.bucket_name), "replica": vault.replica_bucket_name}
 
-    plan = offline.record(program, "prod")
-    assert plan.outputs["bucket"] == "drkit-prod-backups-us-east-1"
+    return offline.record(program, "prod", config)
+
+
+def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable[..., Spec]) -> None:
+    plan = vault_plan(stack_spec("prod"))
+    # The account ID (from the caller's identity) keeps two organisations' prod stacks apart.
+    assert plan.outputs["bucket"] == f"drkit-prod-backups-{offline.ACCOUNT}-us-east-1"
+    assert plan.outputs["replica"] == f"drkit-prod-backups-{offline.ACCOUNT}-us-west-2"
     blocks = plan.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert len(blocks) == 2
     assert all(
@@ -182,15 +263,31 @@ def test_backup_vault_bucket_lock_lifecycle_and_replication(stack_spec: Callable
     lifecycle = named(
         plan,
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-        "drkit-prod-backups-us-east-1-lifecycle",
+        f"drkit-prod-backups-{offline.ACCOUNT}-us-east-1-lifecycle",
     )
     kept = {r["filter"]["prefix"]: r["expiration"]["days"] for r in lifecycle.props["rules"]}
     assert kept == {"hourly/": 2, "daily/": 8, "weekly/": 29}  # retention 24 hourly, 7 daily, 4 weekly
     (replication,) = plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     (role_policy,) = plan.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert replication.props["role"].endswith("drkit-prod-backups-us-east-1-replication")
+    assert replication.props["role"].endswith(f"drkit-prod-backups-{offline.ACCOUNT}-us-east-1-replication")
     assert "s3:ReplicateObject" in role_policy.props["policy"]
     assert {b.region for b in plan.of_type("aws:s3/bucket:Bucket")} == {"us-east-1", "us-west-2"}
+
+
+def test_backup_buckets_and_their_keys_are_protected_and_retained(stack_spec: Callable[..., Spec]) -> None:
+    plan = vault_plan(stack_spec("prod"))
+    kept = [r for r in plan.resources if r.options.get("protect") or r.options.get("retainOnDelete")]
+    assert sorted((r.type, r.region) for r in kept) == sorted(
+        (kind, region) for kind in ("aws:s3/bucket:Bucket", "aws:kms/key:Key") for region in ("us-east-1", "us-west-2")
+    )
+    assert all(r.options["protect"] and r.options["retainOnDelete"] for r in kept)
+
+
+def test_backup_bucket_prefix_from_the_stack_config(stack_spec: Callable[..., Spec]) -> None:
+    plan = vault_plan(stack_spec("prod"), {"drkit:backupBucketPrefix": "acme-registry"})
+    assert (plan.outputs["bucket"], plan.outputs["replica"]) == ("acme-registry-us-east-1", "acme-registry-us-west-2")
+    with pytest.raises(ProvisionError, match="drkit:backupBucketPrefix"):
+        vault_plan(stack_spec("prod"), {"drkit:backupBucketPrefix": "x" * 60})
 
 
 def test_cluster_without_tls_issues_no_certificates(stack_spec: Callable[..., Spec]) -> None:

@@ -17,6 +17,7 @@ def test_prod_diagram_shows_both_regions_replication_mirror_and_failover(plan_fo
     text = mermaid(plan_for("prod"), stack_spec("prod"))
     assert 'subgraph us_east_1["us-east-1 (primary)"]' in text and 'subgraph us_west_2["us-west-2 (standby)"]' in text
     assert text.count("subgraph us_east_1") == 4  # the region and its three AZs
-    assert 'drkit_prod_backups_us_east_1 -- "S3 replication (RTC 15 min)" --> drkit_prod_backups_us_west_2' in text
+    source, replica = "drkit_prod_backups_123456789012_us_east_1", "drkit_prod_backups_123456789012_us_west_2"
+    assert f'{source} -- "S3 replication (RTC 15 min)" --> {replica}' in text
     assert 'endpoint -- "PRIMARY" --> us_east_1_nlb' in text and 'endpoint -- "SECONDARY" --> us_west_2_nlb' in text
     assert 'us_west_2_mirror -- "write" --> us_west_2_nlb' in text

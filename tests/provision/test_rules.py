@@ -116,7 +116,7 @@ FAILING: list[tuple[str, Mutation, str]] = [
         "DR403",
         edit(
             "aws:s3/bucketVersioning:BucketVersioning",
-            lambda r: None if r.props["bucket"] == "drkit-prod-backups-us-east-1" else r,
+            lambda r: None if r.props["bucket"] == "drkit-prod-backups-123456789012-us-east-1" else r,
         ),
         "not versioned",
     ),

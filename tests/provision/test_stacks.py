@@ -47,12 +47,12 @@ def test_every_resource_rule_passes(plan_for: PlanFor, stack_spec, stack: str) -
 def test_prod_backup_bucket_encrypted_and_replicated_to_the_other_region(plan_for: PlanFor) -> None:
     plan = plan_for("prod")
     buckets = {b.props["bucket"]: b for b in plan.of_type(BUCKET)}
-    assert buckets["drkit-prod-backups-us-east-1"].region == "us-east-1"
-    assert buckets["drkit-prod-backups-us-west-2"].region == "us-west-2"
+    assert buckets["drkit-prod-backups-123456789012-us-east-1"].region == "us-east-1"
+    assert buckets["drkit-prod-backups-123456789012-us-west-2"].region == "us-west-2"
     (replication,) = plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     rule = replication.props["rules"][0]
-    assert replication.props["bucket"] == "drkit-prod-backups-us-east-1"
-    assert rule["destination"]["bucket"] == "arn:aws:s3:::drkit-prod-backups-us-west-2"
+    assert replication.props["bucket"] == "drkit-prod-backups-123456789012-us-east-1"
+    assert rule["destination"]["bucket"] == "arn:aws:s3:::drkit-prod-backups-123456789012-us-west-2"
     assert rule["destination"]["replicationTime"]["status"] == "Enabled"
     encryption = plan.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert {e.props["bucket"] for e in encryption} == set(buckets)

@@ -6,8 +6,10 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
+import yaml
 
 from drkit.cli.validate import _IsoDate
 from drkit.project import default_project_root
@@ -76,7 +78,7 @@ def plan(
     from drkit.provision.offline import run_offline
 
     try:
-        result = run_offline(report.spec, stack)
+        result = run_offline(report.spec, stack, _program_config(path))
     except ProvisionError as error:
         _fail(str(error))
     except Exception as error:  # a bug in the program must still read as one line, not a traceback
@@ -101,6 +103,15 @@ def plan(
             click.echo(f"spec: {report.file}  tier {report.spec.tier}  PASS ({passed} spec rules passed)")
         click.echo(render_text(result, regions, results), nl=False)
     sys.exit(code)
+
+
+def _program_config(path: Path) -> dict[str, Any]:
+    """The stack file's config keys the program reads besides drkit:spec (pinned AZs, bucket prefix)."""
+    from drkit.provision.stack_config import config_from_stack_file
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config = document.get("config") if isinstance(document, dict) else None
+    return config_from_stack_file(config) if isinstance(config, dict) else {}
 
 
 def _display(path: Path) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision import tags
+from drkit.provision import stack_config, tags
+from drkit.provision.errors import ProvisionError
 from drkit.spec.model import BackupTarget, Retention
 
 TYPE = "drkit:provision:BackupVault"
@@ -31,10 +32,35 @@ class BackupVaultArgs:
     retention: Retention
 
 
-def bucket_name(stack: str, region: str, index: int) -> str:
-    """Physical names are fixed, not auto-named: the inventory, the rules and humans all need to know them."""
+# S3 bucket names: 3-63 characters, one namespace for every AWS account.
+_MAX_BUCKET_NAME = 63
+
+
+def default_prefix(stack: str, account: str) -> str:
+    """Bucket names are global across accounts: the account ID keeps another organisation's `prod` stack
+    (and this one's) from meeting BucketAlreadyExists."""
+    return f"drkit-{stack}-backups-{account}"
+
+
+def bucket_name(prefix: str, region: str, index: int) -> str:
+    """Physical names are fixed, not auto-named: the inventory, the rules and humans all need to know them.
+    `prefix`: drkit:backupBucketPrefix from the stack config, else default_prefix()."""
     suffix = f"-{index}" if index else ""
-    return f"drkit-{stack}-backups-{region}{suffix}"
+    name = f"{prefix}-{region}{suffix}"
+    if len(name) > _MAX_BUCKET_NAME:
+        raise ProvisionError(
+            f"backup bucket name {name} is {len(name)} characters, S3 allows {_MAX_BUCKET_NAME}: set a shorter"
+            f" drkit:{stack_config.BACKUP_BUCKET_PREFIX} in the stack config"
+        )
+    return name
+
+
+def account_prefix(stack: str, provider: aws.Provider) -> str:
+    configured = stack_config.backup_bucket_prefix()
+    if configured:
+        return configured
+    identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
+    return default_prefix(stack, identity.account_id)
 
 
 def retention_days(retention: Retention) -> dict[str, int]:
@@ -128,13 +154,14 @@ class BackupVault(pulumi.ComponentResource):
         self.args = args
         target = args.target
         self.region = target.region
-        self.bucket_name = target.bucket or bucket_name(args.stack, target.region, target.index)
+        prefix = account_prefix(args.stack, provider)
+        self.bucket_name = target.bucket or bucket_name(prefix, target.region, target.index)
         self.bucket_arn = f"arn:aws:s3:::{self.bucket_name}"
         bucket, self.key = self._bucket(self.bucket_name, target.region, provider, role="backup")
         self.replica_bucket_name = None
         outputs: dict[str, Any] = {"bucket": self.bucket_name, "region": target.region}
         if target.replica_region and replica_provider is not None:
-            self.replica_bucket_name = bucket_name(args.stack, target.replica_region, target.index)
+            self.replica_bucket_name = bucket_name(prefix, target.replica_region, target.index)
             replica, replica_key = self._bucket(
                 self.replica_bucket_name, target.replica_region, replica_provider, role="replica"
             )
@@ -142,8 +169,14 @@ class BackupVault(pulumi.ComponentResource):
             outputs |= {"replicaBucket": self.replica_bucket_name, "replicaRegion": target.replica_region}
         self.register_outputs(outputs)
 
-    def _opts(self, provider: aws.Provider, *depends: pulumi.Resource) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends))
+    def _opts(self, provider: aws.Provider, *depends: pulumi.Resource, keep: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self,
+            provider=provider,
+            depends_on=list(depends),
+            protect=keep or None,
+            retain_on_delete=keep or None,
+        )
 
     def _bucket(
         self, name: str, region: str, provider: aws.Provider, role: str
@@ -157,14 +190,18 @@ class BackupVault(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=labels,
-            opts=self._opts(provider),
+            opts=self._opts(provider, keep=True),
         )
+        # Snapshots are what is left when everything else is lost: `pulumi destroy` never takes the bucket or
+        # the key its objects are encrypted with (protect stops a destroy or replacement that would; teardown
+        # is a deliberate `pulumi state unprotect`, docs/provisioning.md), and retainOnDelete leaves both in AWS
+        # when they do leave the stack.
         bucket = aws.s3.Bucket(
             name,
             bucket=name,
             object_lock_enabled=target.object_lock is not None,
             tags=labels,
-            opts=self._opts(provider),
+            opts=self._opts(provider, keep=True),
         )
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",

@@ -75,6 +75,12 @@ def planned(resources: Sequence[PolicyResource]) -> tuple[PlannedResource, ...]:
                 region=region,
                 secret_props=frozenset(resource.opts.additional_secret_outputs) if resource.opts else frozenset(),
                 parent=resource.parent.urn if resource.parent is not None else None,
+                # The engine tells a pack protect and ignoreChanges, not retainOnDelete.
+                options=(
+                    {"protect": bool(resource.opts.protect), "ignoreChanges": sorted(resource.opts.ignore_changes)}
+                    if resource.opts
+                    else {}
+                ),
             )
         )
     return tuple(converted)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from drkit.provision import stack_config
 from drkit.provision.errors import ProvisionError
 from drkit.provision.layout import Subnet, created_subnets, vpc_cidr
 from drkit.provision.tags import tags
@@ -29,14 +30,57 @@ class Network:
 
 
 def available_azs(region: Region, provider: aws.Provider) -> list[str]:
-    zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    """The region's AZ names for subnets and members: the ones pinned in drkit:availabilityZones, else the first
+    `availabilityZones` of those available now (with a warning: during an AZ incident that list changes, and
+    the next `pulumi up` would move subnets and members)."""
+    invoke = pulumi.InvokeOptions(provider=provider)
+    pinned = stack_config.pinned_zones(region.name)
+    if pinned is not None:
+        return _pinned_azs(region, pinned, invoke)
+    zones = aws.get_availability_zones(state="available", opts=invoke)
     names = sorted(zones.names)
     if len(names) < region.availability_zones:
         raise ProvisionError(
             f"drkit:spec.regions[{region.index}].availabilityZones: {region.name} has {len(names)} available AZs,"
             f" the spec asks for {region.availability_zones}: lower availabilityZones or pick another region"
         )
-    return names[: region.availability_zones]
+    chosen = names[: region.availability_zones]
+    stack_config.warn(
+        f"{region.name}: members placed in {', '.join(chosen)}, the first {len(chosen)} AZs available now; pin them"
+        f" in the stack config (drkit:availabilityZones: {{{region.name}: [zone IDs]}}), or a `pulumi up` during an"
+        " AZ outage moves subnets and members"
+    )
+    return chosen
+
+
+def _pinned_azs(region: Region, pinned: list[str], invoke: pulumi.InvokeOptions) -> list[str]:
+    key = f"drkit:availabilityZones.{region.name}"
+    if len(pinned) != region.availability_zones:
+        raise ProvisionError(
+            f"{key} lists {len(pinned)} zones but drkit:spec.regions[{region.index}].availabilityZones is"
+            f" {region.availability_zones}: list exactly one zone per AZ the spec asks for"
+        )
+    # Every zone of the region, whatever its state: a pinned zone in trouble keeps its members.
+    every = aws.get_availability_zones(opts=invoke)
+    by_id = dict(zip(every.zone_ids, every.names, strict=True))
+    names = []
+    for zone in pinned:
+        name = zone if zone in every.names else by_id.get(zone)
+        if name is None:
+            raise ProvisionError(
+                f"{key}: {zone} is neither an AZ name nor a zone ID of {region.name}"
+                f" (names: {', '.join(sorted(every.names))}; IDs: {', '.join(sorted(every.zone_ids))})"
+            )
+        names.append(name)
+    if len(set(names)) != len(names):
+        raise ProvisionError(f"{key}: {', '.join(pinned)} names one AZ twice; list distinct zones")
+    available = set(aws.get_availability_zones(state="available", opts=invoke).names)
+    for name in names:
+        if name not in available:
+            stack_config.warn(
+                f"{region.name}: pinned AZ {name} is not available now; its subnets and members stay where they are"
+            )
+    return names
 
 
 def existing_network(region: Region, provider: aws.Provider) -> Network:

@@ -8,14 +8,15 @@ attributes the program reads (IDs, ARNs, DNS names, PEM text). Secrets stay mark
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc
 
-from drkit.provision import topology
+from drkit.provision import stack_config, topology
 from drkit.provision.resources import Plan, PlannedResource
 from drkit.spec.model import Spec
 
@@ -33,8 +34,9 @@ def _short_hash(text: str) -> str:
 class CloudMocks(pulumi.runtime.Mocks):
     """Echo inputs, add computed attributes, answer invokes; regions come from the explicit providers."""
 
-    def __init__(self) -> None:
+    def __init__(self, unavailable_zones: Collection[str] = ()) -> None:
         self.region_of_provider: dict[str, str] = {}  # provider id -> region
+        self.unavailable_zones = frozenset(unavailable_zones)  # AZ names an incident has taken out
         self._subnets_seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -63,16 +65,18 @@ class CloudMocks(pulumi.runtime.Mocks):
             state.update(extra(name, region, args.inputs))
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         region = self.region(args.provider)
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{region}{letter}" for letter in "abcd"]
-            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(4)], "id": region}
+            return self._zones(region, args.args.get("state"))
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            arn = f"arn:aws:iam::{ACCOUNT}:user/drkit"
+            return {"accountId": ACCOUNT, "arn": arn, "userId": "AIDMOCK", "id": ACCOUNT}
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": "ami-0123456789abcdef0", "name": "al2023-ami-2023.6-kernel-6.1-x86_64"}
         if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
-            return {"id": "pl-0route53healthchk", "name": args.args.get("name", "")}
+            return self._prefix_list(region, str(args.args.get("name", "")))
         if token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id", "vpc-0mock"), "cidrBlock": "10.99.0.0/16"}
         if token == "aws:ec2/getSubnet:getSubnet":
@@ -87,6 +91,23 @@ class CloudMocks(pulumi.runtime.Mocks):
         if token == "aws:route53/getZone:getZone":
             return {"zoneId": "Z0MOCKZONE0001", "name": args.args.get("name", ""), "id": "Z0MOCKZONE0001"}
         return {}
+
+    def _zones(self, region: str, state: str | None) -> dict[str, Any]:
+        """Four AZs; zone IDs map to names in no particular order, as they do per account in AWS."""
+        area, direction, ordinal = [*region.split("-"), "", ""][:3]
+        prefix = f"{area}{direction[:1]}{ordinal}"  # us-east-1 -> use1, us-west-2 -> usw2
+        zones = [(f"{region}{letter}", f"{prefix}-az{n}") for letter, n in zip("abcd", (2, 4, 1, 3), strict=True)]
+        if state == "available":
+            zones = [zone for zone in zones if zone[0] not in self.unavailable_zones]
+        return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}
+
+    @staticmethod
+    def _prefix_list(region: str, name: str) -> Any:
+        """AWS names its managed prefix lists per region: a name from another region, or without one, finds
+        nothing, and the look-up fails as the provider's does (a check failure, so the invoke raises)."""
+        if name not in {f"com.amazonaws.{region}.route53-healthchecks", f"com.amazonaws.{region}.s3"}:
+            return {}, [("name", f"no matching EC2 Managed Prefix List found in {region} (name {name!r})")]
+        return {"id": f"pl-{_short_hash(name)}", "name": name}
 
 
 _ID_PREFIXES = {
@@ -146,6 +167,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 region=props.get("region") if request.type == _PROVIDER_TYPE else self._region(request.provider),
                 secret_props=frozenset(secret) | frozenset(request.additionalSecretOutputs),
                 parent=request.parent or None,
+                options=_options(request),
             )
             with self._record_lock:
                 self.recorded.append(resource)
@@ -157,6 +179,16 @@ class RecordingMonitor(mocks.MockMonitor):
             if provider_ref.startswith("urn:") and _PROVIDER_TYPE in provider_ref
             else None
         )
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """The resource options that decide what `pulumi up` and `pulumi destroy` may do to it (as the engine
+    receives them: the mocks' new_resource never sees options, the monitor's request carries them)."""
+    return {
+        "protect": bool(request.protect),
+        "retainOnDelete": bool(request.retainOnDelete),
+        "ignoreChanges": sorted(request.ignoreChanges),
+    }
 
 
 def _unwrap(props: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
@@ -176,12 +208,24 @@ def _unwrap(props: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return {key: plain(value, key) for key, value in props.items()}, secret
 
 
-def record(program: Callable[[], Mapping[str, Any]], stack: str) -> Plan:
+def record(
+    program: Callable[[], Mapping[str, Any]],
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    unavailable_zones: Collection[str] = (),
+) -> Plan:
     """Run `program` (which registers resources and returns its outputs) under the mocks, await every
-    registration and output, and return what was registered. Tests run single components through this."""
-    cloud = CloudMocks()
+    registration and output, and return what was registered. Tests run single components through this.
+
+    `config`: stack config besides drkit:spec, by full key (drkit:availabilityZones, ...); `unavailable_zones`:
+    AZ names the mocked look-up of available zones leaves out, as during an AZ incident."""
+    cloud = CloudMocks(unavailable_zones)
     monitor = RecordingMonitor(cloud)
     pulumi.runtime.set_mocks(cloud, project="drkit", stack=stack, preview=False, monitor=monitor)
+    # The whole config, every run: nothing left over from an earlier plan in the same process.
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()}, []
+    )
     resolved: dict[str, Any] = {}
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
@@ -189,12 +233,16 @@ def record(program: Callable[[], Mapping[str, Any]], stack: str) -> Plan:
         # Returning the Output makes pulumi.runtime.test await it; it also waits for every registration.
         return pulumi.Output.all(**program()).apply(resolved.update)
 
-    run()
+    with stack_config.collecting() as warnings:
+        run()
     # Registrations arrive from worker threads in no fixed order: sort, so plans and reports are reproducible.
-    return Plan(stack, tuple(sorted(monitor.recorded, key=lambda resource: resource.urn)), resolved)
+    resources = tuple(sorted(monitor.recorded, key=lambda resource: resource.urn))
+    return Plan(stack, resources, resolved, tuple(warnings))
 
 
-def run_offline(spec: Spec, stack: str) -> Plan:
+def run_offline(
+    spec: Spec, stack: str, config: Mapping[str, Any] | None = None, unavailable_zones: Collection[str] = ()
+) -> Plan:
     """The whole stack under mocks. Raises ProvisionError (the spec cannot be built as written) like the
     real program would."""
-    return record(lambda: topology.build(spec, stack), stack)
+    return record(lambda: topology.build(spec, stack), stack, config, unavailable_zones)

@@ -108,9 +108,21 @@ def render_text(plan: Plan, region_order: list[str], results: list[ResourceRuleR
         width = max(len(short_type(r.type)) for r in group.resources)
         for resource in group.resources:
             props = "  ".join(f"{k}={_value(v)}" for k, v in key_properties(resource).items())
-            lines.append(f"    {short_type(resource.type).ljust(width)}  {resource.name}  {props}".rstrip())
+            details = "  ".join(part for part in (props, " ".join(option_flags(resource))) if part)
+            lines.append(f"    {short_type(resource.type).ljust(width)}  {resource.name}  {details}".rstrip())
+    if plan.warnings:
+        lines += ["", f"warnings ({len(plan.warnings)}):"] + [f"  {warning}" for warning in plan.warnings]
     lines += ["", render_rules(results)]
     return "\n".join(lines) + "\n"
+
+
+def option_flags(resource: PlannedResource) -> list[str]:
+    """What the resource's options do to `pulumi up` and `pulumi destroy`, in a few words for the text plan."""
+    options = resource.options
+    flags = [f"[{name}]" for name in ("protect", "retainOnDelete") if options.get(name)]
+    if options.get("ignoreChanges"):
+        flags.append(f"[ignoreChanges: {','.join(options['ignoreChanges'])}]")
+    return flags
 
 
 def render_rules(results: list[ResourceRuleResult]) -> str:
@@ -141,10 +153,16 @@ def as_json(plan: Plan, region_order: list[str], results: list[ResourceRuleResul
                 "az": group.az,
                 "properties": _jsonable(resource.props, resource.secret_props),
                 "secretProperties": sorted(resource.secret_props),
+                "options": {
+                    "protect": bool(resource.options.get("protect")),
+                    "retainOnDelete": bool(resource.options.get("retainOnDelete")),
+                    "ignoreChanges": list(resource.options.get("ignoreChanges", [])),
+                },
             }
             for group in groups
             for resource in group.resources
         ],
+        "warnings": list(plan.warnings),
         "rules": [
             {
                 "id": result.rule.id,

@@ -28,8 +28,13 @@ from drkit.spec.model import Region, Registry
 
 TYPE = "drkit:provision:RegistryCluster"
 _GIB = 1024**3
-# Route 53's health checkers, as the AWS-managed prefix list every region has.
-ROUTE53_HEALTH_CHECKERS = "com.amazonaws.route53-healthchecks"
+# Member properties AWS can change only by stopping (or replacing) the instance: never all members at once.
+MEMBER_IGNORED_CHANGES = ("ami", "userData", "instanceType")
+
+
+def route53_health_checkers(region: str) -> str:
+    """Route 53's health checkers, as the AWS-managed prefix list each region has under its own name."""
+    return f"com.amazonaws.{region}.route53-healthchecks"
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,11 @@ class RegistryCluster(pulumi.ComponentResource):
         self.provider = provider
         region = args.region
         self.scheme = "https" if args.registry.tls else "http"
-        azs = available_azs(region, provider)
         if region.network.vpc_id:
+            # The existing subnets decide the AZs; no look-up that an AZ incident could change.
             self.network = existing_network(region, provider)
         else:
-            self.network = create_network(args.stack, region, azs, self, provider)
+            self.network = create_network(args.stack, region, available_azs(region, provider), self, provider)
         if args.endpoint_type == "route53-failover" and not self.network.created:
             raise ProvisionError(
                 f"drkit:spec.regions[{region.index}].network: route53-failover health checks reach each region"
@@ -80,7 +85,9 @@ class RegistryCluster(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=self._tags(f"{region.name}-registry-key"),
-            opts=self._opts(),
+            # The data volumes and TLS secrets are encrypted with it: `pulumi destroy` leaves it (teardown:
+            # docs/provisioning.md), and a change that would replace it stops at `protect`.
+            opts=self._opts(protect=True, retain_on_delete=True),
         )
         self._security_groups()
         self._load_balancers()
@@ -288,7 +295,7 @@ class RegistryCluster(pulumi.ComponentResource):
             opts=self._opts(),
         )
         checkers = aws.ec2.get_managed_prefix_list(
-            name=ROUTE53_HEALTH_CHECKERS, opts=pulumi.InvokeOptions(provider=self.provider)
+            name=route53_health_checkers(self.args.region.name), opts=pulumi.InvokeOptions(provider=self.provider)
         )
         self._ingress(
             f"{prefix}-health-from-route53",
@@ -426,7 +433,9 @@ class RegistryCluster(pulumi.ComponentResource):
                 encrypted=True,
                 kms_key_id=self.kms_key.arn,
                 tags=self._tags(f"{member.name}-data", role="data", member=member.name, az=member.az),
-                opts=self._opts(),
+                # A member's data outlives the stack: `pulumi destroy` (or removing the member) detaches and
+                # forgets the volume, it does not delete it.
+                opts=self._opts(retain_on_delete=True),
             )
             secret_id: pulumi.Input[str] = secrets[member.index].arn if secrets else ""
             user_data = pulumi.Output.all(volume=volume.id, secret=secret_id).apply(self._user_data(member))
@@ -452,10 +461,11 @@ class RegistryCluster(pulumi.ComponentResource):
                     "kms_key_id": self.kms_key.arn,
                 },
                 tags=member_tags,
-                # cloud-init runs the user data at first boot only, and AWS applies a change to it by stopping
-                # the instance: a new registry.version in the spec would stop every member at once. A new
-                # release (or image) reaches members through the rolling-upgrade playbook instead.
-                opts=self._opts(ignore_changes=["ami", "userData"]),
+                # cloud-init runs the user data at first boot only, and AWS applies a change to it (and to the
+                # instance type) by stopping the instance: a new registry.version or instanceType in the spec
+                # would stop every member at once. A new release (or image) reaches members through the
+                # rolling-upgrade playbook, a new instance type one member at a time (docs/provisioning.md).
+                opts=self._opts(ignore_changes=list(MEMBER_IGNORED_CHANGES)),
             )
             aws.ec2.VolumeAttachment(
                 f"{member.name}-data",

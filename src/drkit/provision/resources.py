@@ -19,6 +19,8 @@ class PlannedResource:
     region: str | None = None  # from the resource's provider; None for tls and components
     secret_props: frozenset[str] = frozenset()  # additionalSecretOutputs, plus inputs that arrived as secrets
     parent: str | None = None
+    # protect, retainOnDelete, ignoreChanges as the program set them (empty when the source cannot tell)
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def tags(self) -> Mapping[str, str]:
@@ -48,6 +50,7 @@ class Plan:
     stack: str
     resources: tuple[PlannedResource, ...]
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what the program warned about while building (AZs not pinned, ...)
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
