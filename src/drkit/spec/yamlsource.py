@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -593,8 +593,19 @@ def _bad_characters(text: str, file: str) -> list[InputError]:
 
 
 def line_count(text: str) -> int:
-    """Lines as YAML and editors count them (\\n, \\r\\n or \\r end a line)."""
-    return len(_LINE_BREAK.findall(text)) + 1
+    """Lines as editors count them: \\n, \\r\\n or \\r end a line; a final line break opens no new line."""
+    breaks = len(_LINE_BREAK.findall(text))
+    return max(1, breaks if text.endswith(("\n", "\r")) else breaks + 1)
+
+
+def _within(error: InputError, text: str) -> InputError:
+    """The error, moved from past the end of the text (where the parser gives up) to the end of its last line."""
+    last = line_count(text)
+    if error.location.line <= last:
+        return error
+    lines = _LINE_BREAK.split(text)
+    column = len(lines[last - 1]) + 1 if last <= len(lines) else 1
+    return replace(error, location=replace(error.location, line=last, column=column))
 
 
 def load_located(text: str, file: str, limits: Limits = LIMITS) -> LocatedDocument:
@@ -609,7 +620,7 @@ def load_located(text: str, file: str, limits: Limits = LIMITS) -> LocatedDocume
     builder = _Builder(text, file, limits)
     builder.run()
     if builder.errors:
-        raise UnusableInputError(builder.errors)
+        raise UnusableInputError([_within(error, text) for error in builder.errors])
     if builder.documents == 0:
         raise UnusableInputError([InputError(Location(file, 1, 1), "the file is empty")])
     return builder.document
