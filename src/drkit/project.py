@@ -16,5 +16,9 @@ def find_project_root(start: Path) -> Path | None:
 
 
 def default_project_root() -> Path | None:
-    """The project around the working directory, else the checkout drkit itself was installed from."""
-    return find_project_root(Path.cwd()) or find_project_root(Path(__file__).parent)
+    """The project around the working directory, or None.
+
+    Never the checkout drkit was installed from: run outside a project, `drkit validate` would otherwise
+    judge that checkout's stacks (or policies) instead of saying there is nothing here to check.
+    """
+    return find_project_root(Path.cwd())

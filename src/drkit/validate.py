@@ -13,6 +13,7 @@ from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
 from drkit.policy.engine import RuleResult, evaluate
 from drkit.policy.rule import RuleContext
+from drkit.spec import consistency
 from drkit.spec.model import Objective, Spec, Waiver, build_spec
 from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file, stack_name
 from drkit.suggest import did_you_mean
@@ -68,7 +69,18 @@ def collect_stack_files(paths: list[Path]) -> tuple[list[Path], list[InputError]
 
 
 def validate_file(path: Path, policies: PolicySet, today: date, display: str | None = None) -> StackReport:
+    """The stack's report. Never raises: whatever a file does to drkit is reported against that file."""
     file = display or str(path)
+    try:
+        return _validate_file(path, policies, today, file)
+    except (Exception, RecursionError, MemoryError) as error:
+        # Every input problem has its own located error; reaching here is a bug in drkit, said as such.
+        message = f"drkit failed on this file: a bug in drkit ({type(error).__name__}: {str(error)[:200]})"
+        hint = "please report it with the file; meanwhile look at the values this file changed"
+        return StackReport(file, stack_name(path), (InputError(Location(file, 1, 1), message, hint=hint),))
+
+
+def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> StackReport:
     try:
         stack = read_stack_file(path, file)
     except UnusableInputError as failure:
@@ -77,6 +89,9 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
     raw = policies.spec_schema.with_defaults(stack.spec)
+    errors = consistency.check(raw, stack.locate, (SPEC_KEY,))
+    if errors:
+        return StackReport(file, stack.stack, tuple(errors))
     tier = policies.tiers.get(raw["tier"])
     if tier is None:
         message = f"tier '{raw['tier']}' has no preset in {policies.directory / 'tiers'}"

@@ -81,12 +81,13 @@ def test_broken_stack_file_is_reported_like_validate(tmp_path: Path) -> None:
     assert "UNUSABLE INPUT" in result.output and "drkit:spec.tier" in result.output
 
 
-def test_world_open_client_cidr_fails_dr405(tmp_path: Path) -> None:
+def test_world_open_client_cidr_is_refused_before_the_plan(tmp_path: Path) -> None:
+    """The spec check (drkit validate) refuses it, so the plan never builds a world-open port for DR405 to find."""
     spec = patched(committed_spec("dev"), {"registry": {"clientCidrs": ["0.0.0.0/0"]}})
     write_stack(tmp_path, "dev", spec)
     result = plan("--stack", "dev", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
-    assert result.exit_code == 1
-    assert "DR405" in result.output and "opens the client port 2379 to 0.0.0.0/0" in result.output
+    assert result.exit_code == 2
+    assert "DR405" in result.output and "0.0.0.0/0 opens the registry's client port" in result.output
 
 
 def test_json_plan_shows_each_resources_options_and_the_az_warning() -> None:

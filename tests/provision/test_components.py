@@ -13,7 +13,6 @@ import yaml
 
 from drkit.provision import offline, tls
 from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
-from drkit.provision.errors import ProvisionError
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.resources import Plan
 from drkit.spec.model import Spec
@@ -217,13 +216,6 @@ def test_cluster_in_existing_subnets(stack_spec: Callable[..., Spec]) -> None:
     assert not plan.of_type("aws:ec2/vpc:Vpc") and not plan.of_type("aws:ec2/subnet:Subnet")
     assert [m.props["subnetId"] for m in members(plan)] == network["subnetIds"]
     assert [m.props["privateIp"] for m in members(plan)] == ["10.99.0.10", "10.99.16.10", "10.99.32.10"]
-
-
-def test_existing_subnets_must_match_the_azs(stack_spec: Callable[..., Spec]) -> None:
-    network = {"vpcId": "vpc-0abc", "subnetIds": ["subnet-0a1", "subnet-0b2"]}
-    spec = stack_spec("dev", {"regions": [{"name": "us-east-1", "role": "primary", "network": network}]})
-    with pytest.raises(ProvisionError, match=r"regions\[0\]\.network\.subnetIds lists 2 subnets"):
-        cluster_plan(spec, endpoint_type=None)
 
 
 def vault_plan(spec: Spec, config: dict[str, Any] | None = None) -> Plan:

@@ -48,7 +48,7 @@ INVALID = [
     (
         {"registry": {"version": 3.5}},
         "drkit:spec.registry.version",
-        'expected a version like "3.5.17" in quotes (major.minor.patch), got the number 3.5',
+        'expected a version like "3.5.17" in quotes (major.minor.patch, no leading zeros), got the number 3.5',
         "",
     ),
     ({"registry": {"clientPort": "2379"}}, "drkit:spec.registry.clientPort", "expected an integer", "without quotes"),

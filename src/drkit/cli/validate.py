@@ -59,7 +59,10 @@ def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | N
     root = default_project_root()
     if policies_dir is None:
         if root is None:
-            raise click.UsageError("no drkit project here (no Pulumi.yaml with policies/): pass --policies DIR")
+            raise click.UsageError(
+                f"no drkit project in {Path.cwd()} or above (no Pulumi.yaml beside policies/schema/): run drkit"
+                " inside a project, or pass --policies DIR and the stack files"
+            )
         policies_dir = root / "policies"
     if not paths:
         if root is None:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from drkit.spec.consistency import DEFAULT_VPC_BASE
 from drkit.spec.model import Region
 
-# The VPC of the n-th region in the spec when it names no CIDR: 10.40.0.0/16, 10.41.0.0/16, ... distinct, so
-# the primary and standby VPCs can be peered for the mirror.
-_DEFAULT_VPC_BASE = 40
 # Member addresses start here inside their subnet: AWS reserves the first four, and a gap keeps room for
 # hand-placed helpers.
 _FIRST_HOST = 10
@@ -41,7 +39,9 @@ class MemberPlacement:
 
 
 def vpc_cidr(region: Region) -> str:
-    return region.network.cidr or f"10.{_DEFAULT_VPC_BASE + region.index}.0.0/16"
+    """The VPC of the n-th region in the spec when it names no CIDR: 10.40.0.0/16, 10.41.0.0/16, ... distinct, so
+    the primary and standby VPCs can be peered for the mirror (drkit validate checks written ones overlap none)."""
+    return region.network.cidr or f"10.{DEFAULT_VPC_BASE + region.index}.0.0/16"
 
 
 def created_subnets(cidr: str, azs: list[str]) -> tuple[list[str], list[str]]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 
-from croniter import croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 # A fixed start keeps results reproducible. Weekday-only schedules repeat weekly (8 days show every gap);
 # day-of-month and month schedules are followed for 400 days, and a leap-day schedule for up to 9 years.
@@ -24,14 +24,38 @@ _MINUTES_PER_DAY = 1440
 
 @lru_cache(maxsize=256)
 def is_valid(expression: str) -> bool:
-    return len(expression.split()) == 5 and croniter.is_valid(expression)
+    return not problem(expression)
+
+
+@lru_cache(maxsize=256)
+def problem(expression: str) -> str:
+    """Why a schedule cannot drive backups ('' when it can): not five fields, not cron, or it never fires
+    (February 31): what croniter would raise on while estimating is found here, before any rule runs."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"it has {len(fields)} field{'s' if len(fields) != 1 else ''}, not five"
+    try:
+        if not croniter.is_valid(expression):
+            return "croniter cannot read it"
+        croniter(expression, _START).get_next(datetime)
+        _longest_gap(expression)
+    except CroniterBadDateError:
+        return "it never fires (no such date in any year, like February 31)"
+    except (CroniterError, ValueError, KeyError, TypeError, OverflowError) as error:
+        return f"croniter cannot read it ({error})"
+    return ""
 
 
 @lru_cache(maxsize=256)
 def longest_gap_seconds(expression: str) -> float:
     """Seconds of the longest interval between consecutive runs. Raises ValueError on a bad schedule."""
-    if not is_valid(expression):
-        raise ValueError(f"not a five-field cron schedule: {expression!r}")
+    reason = problem(expression)
+    if reason:
+        raise ValueError(f"not a five-field cron schedule that fires: {expression!r}: {reason}")
+    return _longest_gap(expression)
+
+
+def _longest_gap(expression: str) -> float:
     minutes, hours, days_of_month, months, days_of_week = croniter(expression).expanded
     minute_values = range(60) if minutes == ["*"] else [int(m) for m in minutes]
     hour_values = range(24) if hours == ["*"] else [int(h) for h in hours]

@@ -10,29 +10,68 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from drkit.errors import InputError, KeyPath, Location, describe_value
-from drkit.spec import cron
-from drkit.suggest import did_you_mean
+from drkit.spec import cron, units
+from drkit.suggest import did_you_mean, odd_characters
 
 _FORMATS = FormatChecker(formats=["date"])
 
 
 @_FORMATS.checks("cron", raises=ValueError)
 def _is_cron(value: object) -> bool:
-    return not isinstance(value, str) or cron.is_valid(value)
+    if isinstance(value, str) and cron.problem(value):
+        raise ValueError(cron.problem(value))
+    return True
+
+
+@_FORMATS.checks("duration", raises=ValueError)
+def _is_duration(value: object) -> bool:
+    problem = units.duration_problem(value) if isinstance(value, str) else ""
+    if problem and problem != "not a duration":  # the pattern reports a wrong shape
+        raise ValueError(problem)
+    return True
+
+
+@_FORMATS.checks("size", raises=ValueError)
+def _is_size(value: object) -> bool:
+    problem = units.size_problem(value) if isinstance(value, str) else ""
+    if problem and problem != "not a size":  # the pattern reports a wrong shape
+        raise ValueError(problem)
+    return True
 
 
 _FORMAT_EXPECTED = {
-    "cron": "a five-field cron schedule like '*/15 * * * *' (minute hour day-of-month month day-of-week)",
+    "cron": "a five-field cron schedule that fires, like '*/15 * * * *' (minute hour day-of-month month day-of-week)",
     "date": "a date like 2027-06-30",
+    "duration": f"a duration of at most {units.MAX_DURATION_TEXT}",
+    "size": f"a size of at most {units.MAX_SIZE_TEXT}",
 }
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A schema pattern as drkit means it: a final `$` is the end of the text. (Python's `$` also matches
+    before a final newline, which would let "3.5.17\\n" through as a version.)"""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _check_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12 with drkit's reading of "pattern" (above): the one validator class every schema uses.
+_extend: Any = validators.extend  # untyped in types-jsonschema
+_Validator = _extend(Draft202012Validator, {"pattern": _check_pattern})
 _JSON_TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -76,7 +115,7 @@ class SchemaChecker:
         # drkit's schemas refer only to their own, non-recursive $defs: inlining them once spares the
         # validator a reference lookup at every use, which is most of its time on a stack file.
         self.schema = _inline_refs(schema, schema.get("$defs", {}))
-        self.validator = Draft202012Validator(self.schema, format_checker=_FORMATS)
+        self.validator = _Validator(self.schema, format_checker=_FORMATS)
 
     @classmethod
     def from_file(cls, path: Path) -> SchemaChecker:
@@ -85,7 +124,15 @@ class SchemaChecker:
     def errors(self, instance: Any, locate: Locate, prefix: KeyPath = ()) -> list[InputError]:
         """Every violation, located with `locate(path, prefer_key=...)` and named with `prefix` in front."""
         target = _Target(locate, prefix)
-        found = [error for raw in self.validator.iter_errors(instance) for error in self._explain(raw, target)]
+        raw_errors = list(self.validator.iter_errors(instance))
+        # A value already too short or too long is not also told about its pattern (one error per mistake).
+        sized = {tuple(raw.absolute_path) for raw in raw_errors if raw.validator in ("minLength", "maxLength")}
+        found = [
+            error
+            for raw in raw_errors
+            if not (raw.validator == "pattern" and tuple(raw.absolute_path) in sized)
+            for error in self._explain(raw, target)
+        ]
         found.sort(key=lambda error: (error.location.line, error.location.column))
         return found
 
@@ -115,6 +162,8 @@ class SchemaChecker:
             "maximum": self._out_of_range,
             "minItems": self._too_few,
             "minLength": self._too_few,
+            "maxItems": self._too_many,
+            "maxLength": self._too_many,
             "uniqueItems": self._duplicates,
             "contains": self._contains,
             "minContains": self._contains,
@@ -131,9 +180,8 @@ class SchemaChecker:
             if not hint and key in self._key_homes:
                 # A real key in the wrong mapping is an indentation slip more often than a typo.
                 hint = f"'{key}' belongs under {' or '.join(self._key_homes[key])}: check the indentation"
-            yield self._error(
-                target, (*path, key), f"unknown key '{key}'", hint or f"allowed here: {', '.join(allowed)}", key=True
-            )
+            hint = hint or f"allowed here: {', '.join(allowed)}"
+            yield self._error(target, (*path, key), f"unknown key {_quoted(key)}", hint, key=True)
 
     def _missing_key(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         instance = error.instance if isinstance(error.instance, dict) else {}
@@ -155,6 +203,15 @@ class SchemaChecker:
         expected = shape or " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
         hint = ""
         instance = error.instance
+        if isinstance(instance, dict) and set(instance) == {"secure"}:
+            yield self._error(
+                target,
+                path,
+                f"expected {expected}, got a Pulumi secret (secure:): drkit cannot read encrypted config values",
+                "write this value in plain text (pulumi config set --path without --secret): the DR spec holds"
+                " no credentials",
+            )
+            return
         if "string" in names and isinstance(instance, int | float) and not isinstance(instance, bool):
             pattern = schema.get("pattern")
             if pattern is None or re.search(pattern, str(instance)):
@@ -172,9 +229,21 @@ class SchemaChecker:
 
     def _bad_shape(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         expected = error.schema.get("x-expected") if isinstance(error.schema, dict) else None
-        if expected is None and error.validator == "format":
-            expected = _FORMAT_EXPECTED.get(str(error.validator_value))
-        yield self._error(target, path, f"expected {expected or error.message}, got {describe_value(error.instance)}")
+        reason = ""
+        if error.validator == "format":
+            expected = _FORMAT_EXPECTED.get(str(error.validator_value), expected)
+            reason = str(error.cause or "")
+        if expected is None:
+            # Every pattern of drkit's schemas has an x-expected; a custom one gets plain words, not a regex dump.
+            expected = f"text of the form {error.validator_value}"
+        instance = error.instance
+        message = f"expected {expected}, got {_shown(instance)}"
+        if reason:
+            message += f": {reason}"
+        odd = odd_characters(instance) if isinstance(instance, str) else ""
+        if isinstance(instance, str) and instance != instance.strip():
+            odd = "it has spaces or a line break at its start or end" + (f"; {odd}" if odd else "")
+        yield self._error(target, path, message, odd)
 
     def _out_of_range(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         bound = "at least" if error.validator == "minimum" else "at most"
@@ -185,6 +254,12 @@ class SchemaChecker:
         count = error.validator_value
         got = len(error.instance) if isinstance(error.instance, str | list) else 0
         yield self._error(target, path, f"expected at least {count} {what}{'s' if count != 1 else ''}, got {got}")
+
+    def _too_many(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
+        what = "item" if error.validator == "maxItems" else "character"
+        count = error.validator_value
+        got = len(error.instance) if isinstance(error.instance, str | list) else 0
+        yield self._error(target, path, f"expected at most {count} {what}{'s' if count != 1 else ''}, got {got}")
 
     def _duplicates(self, error: ValidationError, path: KeyPath, target: _Target) -> Iterator[InputError]:
         yield self._error(target, path, "expected every item to be different, found a repeated one")
@@ -236,3 +311,14 @@ class SchemaChecker:
         elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
             for item in instance:
                 self._fill(schema["items"], item)
+
+
+def _quoted(text: str) -> str:
+    """A key or value in quotes, with invisible and look-alike characters shown as escapes."""
+    return ascii(text) if odd_characters(text) else f"'{text}'"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str) and (odd_characters(value) or value != value.strip()):
+        return f"the string {value!a}"
+    return describe_value(value)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from drkit.errors import InputError, KeyPath, Location, UnusableInputError, describe_value
-from drkit.spec.yamlsource import LocatedDocument, load_located
+from drkit.spec.yamlsource import LIMITS, LocatedDocument, load_located
 from drkit.suggest import closest, did_you_mean
 
 SPEC_KEY = "drkit:spec"
@@ -53,7 +54,7 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
             ]
         )
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path, file)
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
@@ -74,6 +75,42 @@ def read_stack_file(path: Path, display: str | None = None) -> StackFile:
     document = load_located(text, file)
     _check_shape(document)
     return StackFile(path=path, stack=stack, document=document)
+
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def _read_regular_file(path: Path, file: str) -> bytes:
+    """The bytes of a regular file of at most LIMITS.max_bytes. Anything else is refused before it is opened:
+    reading a FIFO or a device would block or never end."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise UnusableInputError(
+            [InputError(Location(file, 1, 1), f"not a regular file: this is {kind}", hint="name a stack file")]
+        )
+    limit = LIMITS.max_bytes
+    if info.st_size > limit:
+        raise UnusableInputError([_too_large(file, info.st_size)])
+    with path.open("rb") as handle:
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:  # grew since stat
+        raise UnusableInputError([_too_large(file, len(raw))])
+    return raw
+
+
+def _too_large(file: str, size: int) -> InputError:
+    return InputError(
+        Location(file, 1, 1),
+        f"{size} bytes: larger than the {LIMITS.max_bytes // 1024} KiB drkit reads in a stack file",
+        hint="a stack file is a few KiB; is this the right file?",
+    )
 
 
 def _refuse(document: LocatedDocument, path: KeyPath, message: str, hint: str = "", *, key: bool = True) -> NoReturn:

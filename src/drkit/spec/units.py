@@ -5,24 +5,49 @@ from __future__ import annotations
 import re
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
-_DURATION_WHOLE = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w))+$")
+_DURATION_WHOLE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w))+")
 _SECONDS_PER_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SIZE = re.compile(r"^([0-9]+)(B|KiB|MiB|GiB|TiB)$")
+_SIZE = re.compile(r"([0-9]+)(B|KiB|MiB|GiB|TiB)")
 _BYTES_PER_UNIT = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+# The longest duration and the largest size a spec may write: ten years (Object Lock retention is the
+# longest real one) and 1 TiB (etcd's backend quota is 8 GiB at most in practice). Past these, sums and
+# conversions in the estimates would overflow or mean nothing.
+MAX_DURATION_SECONDS = 3650 * 86400.0
+MAX_DURATION_TEXT = "3650d (ten years)"
+MAX_SIZE_BYTES = 1024**4
+MAX_SIZE_TEXT = "1TiB"
 
 
 def parse_duration(text: str) -> float:
     """Seconds in a duration like 30s, 1h30m or 500ms. The schema has already checked the shape."""
-    if not _DURATION_WHOLE.match(text):
+    if not _DURATION_WHOLE.fullmatch(text):
         raise ValueError(f"not a duration: {text!r} (write it like 30s, 5m, 1h30m)")
     return sum(float(number) * _SECONDS_PER_UNIT[unit] for number, unit in _DURATION_PART.findall(text))
 
 
 def parse_size(text: str) -> int:
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)
     if not match:
         raise ValueError(f"not a size: {text!r} (write it like 512MiB or 2GiB)")
     return int(match.group(1)) * _BYTES_PER_UNIT[match.group(2)]
+
+
+def duration_problem(text: str) -> str:
+    """Why `text` is not a duration drkit accepts ('' when it is one)."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        return "not a duration"
+    return f"longer than {MAX_DURATION_TEXT}" if seconds > MAX_DURATION_SECONDS else ""
+
+
+def size_problem(text: str) -> str:
+    """Why `text` is not a size drkit accepts ('' when it is one)."""
+    try:
+        count = parse_size(text)
+    except ValueError:
+        return "not a size"
+    return f"larger than {MAX_SIZE_TEXT}" if count > MAX_SIZE_BYTES else ""
 
 
 def format_size(count: int) -> str:
