@@ -13,6 +13,7 @@ import yaml
 
 from drkit.provision import offline, tls
 from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
+from drkit.provision.errors import ProvisionError
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.resources import Plan
 from drkit.spec.model import Spec
