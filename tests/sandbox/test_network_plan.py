@@ -100,7 +100,12 @@ def test_a_namespaces_lab_needs_its_state_dir(policies: PolicySet) -> None:
 
 def test_only_the_endpoint_and_rsync_bind_loopback_in_namespaces_mode(policies: PolicySet, tmp_path: Path) -> None:
     plan = ns_plan(policies, tmp_path / "local")
-    assert plan.loopback_ports() == [(30012, "HAProxy global endpoint"), (30013, "rsync daemon")]
+    assert plan.loopback_ports() == [
+        (30012, "HAProxy global endpoint"),
+        (30013, "rsync daemon"),
+        (30014, "witness (etcd client port)"),
+        (30015, "witness (etcd peer port)"),
+    ]
 
 
 def test_configs_put_members_in_their_namespace_and_the_rest_in_root(policies: PolicySet, tmp_path: Path) -> None:
@@ -130,7 +135,7 @@ def test_configs_put_members_in_their_namespace_and_the_rest_in_root(policies: P
 
 def test_network_state_round_trips_and_defaults_to_nothing_cut(policies: PolicySet, tmp_path: Path) -> None:
     state = NetworkState(frozenset({"lab-east"}), frozenset({"lab-west"}))
-    assert json.loads(state.to_json()) == {"partitioned": ["lab-east"], "fenced": ["lab-west"]}
+    assert json.loads(state.to_json()) == {"partitioned": ["lab-east"], "fenced": ["lab-west"], "witnessKept": []}
     assert NetworkState.from_json(state.to_json()) == state
     network = LabNetwork(ns_plan(policies, tmp_path), LabPaths(tmp_path))
     assert network.saved() == NetworkState()

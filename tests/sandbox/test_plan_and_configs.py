@@ -31,7 +31,7 @@ def test_members_ports_and_azs_follow_the_spec(plan: LabPlan) -> None:
     assert [m.name for m in east] == ["lab-east-1", "lab-east-2", "lab-east-3"]
     assert [m.az for m in east] == ["lab-east-a", "lab-east-b", "lab-east-c"]  # round-robin over 3 AZs
     ports = [port for port, _ in plan.ports()]
-    assert ports == list(range(30000, 30014))  # one block, no collisions
+    assert ports == list(range(30000, 30016))  # one block, no collisions (the witness's two last)
     assert plan.mirror_prefixes == ("",)  # prefix / mirrors everything
     assert (plan.rsync_module, plan.rsync_path) == ("drkit-backups", "/local")
     assert (plan.heartbeat_ms, plan.election_ms, plan.check_interval_ms, plan.check_fall) == (100, 1000, 1000, 2)

@@ -113,7 +113,8 @@ tls = ["--cacert=@PKI@/ca.crt", "--cert=@PKI@/server.crt", "--key=@PKI@/server.k
 
 def ctl(*args):
     command = ["@BIN@/etcdctl", "--endpoints=" + url, "--command-timeout=2s", *tls, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=5).stdout.strip()
+    # check=True: an epoch that could not be read must never pass for "no epoch yet".
+    return subprocess.run(command, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
 
 while True:
     try:
@@ -123,7 +124,7 @@ while True:
         primary = json.loads(epoch)["primary"] if epoch else (region if boot_role == "primary" else "")
         if leads and primary == region:
             ctl("put", "@HEARTBEAT@", "%.3f" % time.time())
-    except (ValueError, KeyError, IndexError, OSError, subprocess.TimeoutExpired):
+    except (ValueError, KeyError, IndexError, OSError, subprocess.SubprocessError):
         pass  # the member is down or has no leader: try again next second
     time.sleep(1)
 """
