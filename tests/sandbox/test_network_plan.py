@@ -98,9 +98,13 @@ def test_a_namespaces_lab_needs_its_state_dir(policies: PolicySet) -> None:
         plan_lab("local", local_spec(policies), 30000, "bridges")
 
 
-def test_only_the_endpoint_and_rsync_bind_loopback_in_namespaces_mode(policies: PolicySet, tmp_path: Path) -> None:
+def test_only_the_endpoint_rsync_and_s3_bind_loopback_in_namespaces_mode(policies: PolicySet, tmp_path: Path) -> None:
     plan = ns_plan(policies, tmp_path / "local")
-    assert plan.loopback_ports() == [(30012, "HAProxy global endpoint"), (30013, "rsync daemon")]
+    assert plan.loopback_ports() == [
+        (30012, "HAProxy global endpoint"),
+        (30013, "rsync daemon"),
+        (30014, "S3 endpoint (moto server)"),
+    ]
 
 
 def test_configs_put_members_in_their_namespace_and_the_rest_in_root(policies: PolicySet, tmp_path: Path) -> None:

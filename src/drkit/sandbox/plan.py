@@ -108,6 +108,15 @@ class LabPlan:
     retention_daily: int = 7
     retention_weekly: int = 4
     network: str = LOOPBACK  # lab.json files written before network modes existed ran on loopback
+    # The spec's s3 target, served by moto's S3 server on loopback (0: the spec has none, or an older lab).
+    s3_port: int = 0
+    s3_bucket: str = ""
+    s3_object_lock_seconds: float = 0.0
+    s3_object_lock_mode: str = "compliance"
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}" if self.s3_port else ""
 
     @property
     def primary(self) -> RegionPlan:
@@ -135,6 +144,8 @@ class LabPlan:
             ports.append((member.peer_port, f"peer port of {member.name}"))
         ports.append((self.endpoint_port, "HAProxy global endpoint"))
         ports.append((self.rsync_port, "rsync daemon"))
+        if self.s3_port:
+            ports.append((self.s3_port, "S3 endpoint (moto server)"))
         return ports
 
     def loopback_ports(self) -> list[tuple[int, str]]:
@@ -142,7 +153,8 @@ class LabPlan:
         endpoint's and rsync's with namespaces (members listen inside their region's fresh namespace)."""
         if self.network == LOOPBACK:
             return self.ports()
-        return [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]
+        shared = [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]
+        return shared + ([(self.s3_port, "S3 endpoint (moto server)")] if self.s3_port else [])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -219,6 +231,7 @@ def plan_lab(
     endpoint_port = endpoint.port if endpoint and endpoint.port else next_port
     rsync_targets = [t for t in (spec.backups.targets if spec.backups else ()) if t.type == "rsync"]
     rsync = rsync_targets[0] if rsync_targets else None
+    s3 = next((t for t in (spec.backups.targets if spec.backups else ()) if t.type == "s3"), None)
     mirror = spec.replication
     return LabPlan(
         stack=stack,
@@ -241,6 +254,10 @@ def plan_lab(
         retention_daily=spec.backups.retention.daily if spec.backups else 0,
         retention_weekly=spec.backups.retention.weekly if spec.backups else 0,
         network=network,
+        s3_port=next_port + 2 if s3 else 0,
+        s3_bucket=(s3.bucket or f"drkit-{stack}-backups") if s3 else "",
+        s3_object_lock_seconds=(s3.object_lock or 0.0) if s3 else 0.0,
+        s3_object_lock_mode=(s3.object_lock_mode or "compliance") if s3 else "compliance",
     )
 
 

@@ -246,7 +246,7 @@ def upload(
         raise S3TargetError(explain(target, target.bucket, error)) from None
     expected = composite_checksum(parts)
     reported = str(head.get("ChecksumSHA256") or "").split("-")[0]
-    if head.get("ContentLength") != manifest["size"] or (reported and reported != expected):
+    if head.get("ContentLength") != int(manifest["size"]) or (reported and reported != expected):
         raise S3TargetError(
             f"backup target {target.name}: the uploaded {key} (version {version}) has {head.get('ContentLength')}"
             f" bytes and checksum {reported or 'none'}, expected {manifest['size']} and {expected}: not marked verified"
@@ -386,7 +386,7 @@ def _entry(
         size = int(head.get("ContentLength", -1))
         retain = head.get("ObjectLockRetainUntilDate")
         replication = head.get("ReplicationStatus")
-        if size != manifest.get("size"):
+        if size != int(manifest.get("size") or -1):
             problem = f"size {size} bytes, manifest says {manifest.get('size')}"
         elif head.get("Metadata", {}).get(SHA256_METADATA) != manifest.get("sha256"):
             problem = "its sha256 is not the manifest's"
