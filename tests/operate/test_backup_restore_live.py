@@ -73,7 +73,8 @@ def test_truncated_snapshots_are_refused_and_the_cluster_left_untouched(running_
     pids = member_pids(lab)
     data_dirs = sorted(path.name for path in lab.paths.data.iterdir())
 
-    restore = drkit(lab, "restore", "--yes")
+    # The lab's S3 target holds intact copies: restricted to rsync, only the truncated ones are candidates.
+    restore = drkit(lab, "restore", "--yes", "--target", "rsync")
 
     assert restore.returncode == 1
     assert "no valid snapshot; nothing was changed" in restore.stderr
@@ -99,7 +100,7 @@ def test_latest_falls_back_to_the_previous_valid_snapshot_and_a_dry_run_changes_
     damaged.write_bytes(bytes(data))
     pids = member_pids(lab)
 
-    dry_run = drkit(lab, "restore")
+    dry_run = drkit(lab, "restore", "--target", "lab-rsync")
 
     assert dry_run.returncode == 0, dry_run.stderr
     assert "FELL BACK" in dry_run.stdout and f"{newest} at lab-rsync: sha256" in dry_run.stdout
@@ -124,9 +125,10 @@ def test_a_target_down_fails_clearly_while_the_others_get_a_verified_copy(runnin
     backup = drkit(lab, "backup", "--inventory", str(with_dead_target))
 
     assert backup.returncode == 1
-    assert "1 of 2 backup targets failed: dead-rsync:" in backup.stderr
+    assert "1 of 3 backup targets failed: dead-rsync:" in backup.stderr
     assert "Connection refused" in backup.stderr or "failed to connect" in backup.stderr
-    assert "lab-rsync: verified" in backup.stdout and "dead-rsync: FAILED" in backup.stdout
+    assert "lab-rsync: verified" in backup.stdout and "lab-s3: verified" in backup.stdout
+    assert "dead-rsync: FAILED" in backup.stdout
     after = {path.name for path in backups_dir(lab).iterdir()}
     assert before <= after, f"nothing may be deleted when a target failed: {before - after}"
     new = after - before

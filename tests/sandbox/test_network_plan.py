@@ -98,13 +98,14 @@ def test_a_namespaces_lab_needs_its_state_dir(policies: PolicySet) -> None:
         plan_lab("local", local_spec(policies), 30000, "bridges")
 
 
-def test_only_the_endpoint_and_rsync_bind_loopback_in_namespaces_mode(policies: PolicySet, tmp_path: Path) -> None:
+def test_only_the_endpoint_rsync_and_s3_bind_loopback_in_namespaces_mode(policies: PolicySet, tmp_path: Path) -> None:
     plan = ns_plan(policies, tmp_path / "local")
     assert plan.loopback_ports() == [
         (30012, "HAProxy global endpoint"),
         (30013, "rsync daemon"),
-        (30014, "witness (etcd client port)"),
-        (30015, "witness (etcd peer port)"),
+        (30014, "S3 endpoint (moto server)"),
+        (30015, "witness (etcd client port)"),
+        (30016, "witness (etcd peer port)"),
     ]
 
 

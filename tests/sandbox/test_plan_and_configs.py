@@ -31,7 +31,7 @@ def test_members_ports_and_azs_follow_the_spec(plan: LabPlan) -> None:
     assert [m.name for m in east] == ["lab-east-1", "lab-east-2", "lab-east-3"]
     assert [m.az for m in east] == ["lab-east-a", "lab-east-b", "lab-east-c"]  # round-robin over 3 AZs
     ports = [port for port, _ in plan.ports()]
-    assert ports == list(range(30000, 30016))  # one block, no collisions (the witness's two last)
+    assert ports == list(range(30000, 30017))  # one block, no collisions: members, endpoint, rsync, S3, witness
     assert plan.mirror_prefixes == ("",)  # prefix / mirrors everything
     assert (plan.rsync_module, plan.rsync_path) == ("drkit-backups", "/local")
     assert (plan.heartbeat_ms, plan.election_ms, plan.check_interval_ms, plan.check_fall) == (100, 1000, 1000, 2)
@@ -145,3 +145,16 @@ def test_members_run_through_release_links_that_up_never_repoints(plan: LabPlan,
     link_members(plan, paths)
     assert member_version(paths, "lab-east-1") == "3.5.1"
     assert member_version(paths, "lab-east-2") == "3.4.23"
+
+
+def test_the_s3_target_is_served_by_moto_and_in_the_inventory(policies: PolicySet, tmp_path: Path) -> None:
+
+    plan = plan_lab("local", local_spec(policies), 30000)
+    assert plan.s3_port == 30014 and plan.s3_bucket == "drkit-local-backups"
+    paths = LabPaths(tmp_path)
+    config = supervisord_conf(plan, find_binaries("3.4.23"), paths)
+    assert "-m moto.server -H 127.0.0.1 -p 30014" in config.split("[program:s3]")[1]
+    targets = inventory(plan, paths)["all"]["children"]["backup_targets"]["hosts"]
+    assert targets["lab-s3"]["drkit_s3_endpoint_url"] == "http://127.0.0.1:30014"
+    assert targets["lab-s3"]["drkit_s3_object_lock_seconds"] == 86400.0
+    assert set(targets) == {"lab-rsync", "lab-s3"}

@@ -15,8 +15,15 @@ from drkit.cli.playbook_run import exit_on_failure, inventory_option, run, stack
 @inventory_option
 @state_option
 @click.option("--snapshot", default="latest", show_default=True, help="Snapshot ID, or latest (the newest valid).")
+@click.option(
+    "--target",
+    default="any",
+    show_default=True,
+    help="Where the snapshot may come from: a backup target's inventory name, rsync or s3. Default: the newest"
+    " verified snapshot at any target.",
+)
 @click.option("--yes", is_flag=True, help="Really restore. Without it: fetch, verify and print the plan only.")
-def restore(stack: str, inventory: Path | None, state_dir: Path | None, snapshot: str, yes: bool) -> None:
+def restore(stack: str, inventory: Path | None, state_dir: Path | None, snapshot: str, target: str, yes: bool) -> None:
     """Restore the primary's cluster from a verified snapshot.
 
     The snapshot is fetched to every member and verified (sha256, snapshot status, manifest) before any
@@ -25,7 +32,11 @@ def restore(stack: str, inventory: Path | None, state_dir: Path | None, snapshot
     verified against the manifest, and registrations re-bound to fresh leases. Re-running after an
     interruption finishes the same restore.
     """
-    extravars = {"drkit_restore_snapshot": snapshot, "drkit_restore_confirm": "yes" if yes else "no"}
+    extravars = {
+        "drkit_restore_snapshot": snapshot,
+        "drkit_restore_confirm": "yes" if yes else "no",
+        "drkit_restore_target": target,
+    }
     result = run("restore", stack, inventory, state_dir, extravars)
     report: dict[str, Any] | None = result.stats.get("drkit_restore_report")
     if report:
@@ -49,6 +60,7 @@ def render_restore(report: dict[str, Any], leases: dict[str, Any] | None) -> str
         return "\n".join(lines)
     resumed = " (resumed an interrupted restore)" if report.get("resumed") else ""
     lines.append(f"restored {', '.join(report['members'])} from {what}{resumed}")
+    lines.append(f"  source: {report['source']}")
     lines.append(f"  down for {report['seconds_down']}s (stop to healthy); new cluster token {report['token']}")
     for path in report.get("moved_aside", []):
         lines.append(f"  previous data kept at {path}")

@@ -31,6 +31,9 @@ class BackupFacts:
     region: str
     replica_bucket: str | None
     replica_region: str | None
+    kms_key: str | None = None  # the vault's key ARN (SSE-KMS on every upload)
+    object_lock_seconds: float | None = None  # the spec's objectLock
+    object_lock_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,11 @@ def _backup_hosts(spec: Spec, backups: list[BackupFacts]) -> dict[str, Any]:
             "drkit_s3_region": backup.region,
             "drkit_s3_replica_bucket": backup.replica_bucket,
             "drkit_s3_replica_region": backup.replica_region,
+            # The same variables as the lab's S3 target; only the lab overrides the endpoint (moto's server).
+            "drkit_s3_endpoint_url": "",
+            "drkit_s3_kms_key": backup.kms_key or "",
+            "drkit_s3_object_lock_seconds": backup.object_lock_seconds or 0,
+            "drkit_s3_object_lock_mode": backup.object_lock_mode or "compliance",
         }
     for target in spec.backups.targets if spec.backups else ():
         if target.type != "rsync" or target.host is None or target.path is None:

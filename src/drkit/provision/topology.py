@@ -5,6 +5,7 @@ run it under mocks through `offline`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -127,6 +128,17 @@ def _outputs(
         BackupFacts(v.bucket_name, v.region, v.replica_bucket_name, v.args.target.replica_region) for v in vaults
     ]
 
+    def backup_facts(keys: list[str]) -> list[BackupFacts]:
+        return [
+            replace(
+                facts,
+                kms_key=keys[i],
+                object_lock_seconds=vaults[i].args.target.object_lock,
+                object_lock_mode=vaults[i].args.target.object_lock_mode,
+            )
+            for i, facts in enumerate(backups)
+        ]
+
     def document(parts: dict[str, Any]) -> dict[str, Any]:
         facts = [
             ClusterFacts(c.args.region.name, c.args.region.role, tuple(c.placements), parts["endpoints"][i])
@@ -135,12 +147,13 @@ def _outputs(
         mirror_facts = [
             MirrorFacts(f"{m.region}-mirror", m.region, parts["mirrors"][i], units) for i, m in enumerate(mirrors)
         ]
-        return inventory_document(stack, spec, facts, backups, parts["endpoint"], mirror_facts)
+        return inventory_document(stack, spec, facts, backup_facts(parts["keys"]), parts["endpoint"], mirror_facts)
 
     inventory = pulumi.Output.all(
         endpoints=[cluster.client_endpoint for cluster in clusters],
         mirrors=[mirror.private_ip for mirror in mirrors],
         endpoint=endpoint.url if endpoint else None,
+        keys=[vault.key.arn for vault in vaults],
     ).apply(document)
     return {
         "regionEndpoints": {cluster.args.region.name: cluster.client_endpoint for cluster in clusters},

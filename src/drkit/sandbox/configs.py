@@ -239,6 +239,18 @@ serverurl=unix://{paths.supervisor_socket}
             autorestart=True,
         )
     )
+    if plan.s3_port:
+        # The spec's s3 target: moto's S3 server, on loopback only. It keeps buckets in memory: a lab `stop`
+        # loses them (`up` creates the bucket again, empty).
+        sections.append(
+            _program(
+                "s3",
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(plan.s3_port)],
+                paths.logs / "s3.log",
+                autostart=True,
+                autorestart=True,
+            )
+        )
     return "\n".join(sections)
 
 

@@ -60,17 +60,7 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
             },
             "children": {
                 "registry": {"children": regions},
-                "backup_targets": {
-                    "hosts": {
-                        "lab-rsync": {
-                            "ansible_connection": "local",
-                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                            "drkit_backup_type": "rsync",
-                            "drkit_rsync_url": f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
-                            "drkit_backup_dir": str(paths.backups / plan.rsync_path.lstrip("/")),
-                        }
-                    }
-                },
+                "backup_targets": {"hosts": backup_hosts(plan, paths)},
                 "endpoint": {
                     "hosts": {
                         "lab-endpoint": {
@@ -84,6 +74,41 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
             },
         }
     }
+
+
+# moto accepts any keys; these are not credentials, they only keep boto3 from looking for real ones.
+LAB_S3_KEY = "drkit-lab"
+LAB_S3_REGION = "us-east-1"
+
+
+def backup_hosts(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
+    """The rsync daemon and, when the spec has an s3 target, the lab's S3 endpoint: the same variables the
+    cloud inventory gives its targets (drkit.provision.inventory), plus the endpoint URL override."""
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    hosts: dict[str, Any] = {
+        "lab-rsync": {
+            **local,
+            "drkit_backup_type": "rsync",
+            "drkit_rsync_url": f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
+            "drkit_backup_dir": str(paths.backups / plan.rsync_path.lstrip("/")),
+        }
+    }
+    if plan.s3_port:
+        hosts["lab-s3"] = {
+            **local,
+            "drkit_backup_type": "s3",
+            "drkit_s3_bucket": plan.s3_bucket,
+            "drkit_s3_region": LAB_S3_REGION,
+            "drkit_s3_endpoint_url": plan.s3_endpoint_url,
+            "drkit_s3_kms_key": "",
+            "drkit_s3_replica_bucket": "",
+            "drkit_s3_replica_region": "",
+            "drkit_s3_object_lock_seconds": plan.s3_object_lock_seconds,
+            "drkit_s3_object_lock_mode": plan.s3_object_lock_mode,
+            "drkit_s3_access_key": LAB_S3_KEY,
+            "drkit_s3_secret_key": LAB_S3_KEY,
+        }
+    return hosts
 
 
 def write_inventory(plan: LabPlan, paths: LabPaths) -> Path:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drkit.sandbox import endpoint, etcd_client, roles
+from drkit.sandbox import endpoint, etcd_client, roles, s3
 from drkit.sandbox.binaries import EtcdBinaries, find_binaries
 from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf, write_etcd_configs
 from drkit.sandbox.inventory import write_inventory
@@ -109,6 +109,7 @@ class Lab:
         self._wait_healthy(members, progress)
         self._start_mirrors(progress)
         self._wait_endpoint(progress)
+        self._ensure_bucket(progress)
         if self.guards_enabled:
             self.start_guards(progress)
         inventory = write_inventory(self.plan, self.paths)
@@ -158,6 +159,7 @@ class Lab:
                 continue  # started below, and only when the guards are on
             if not name.startswith("etcd-") and (not name.startswith("mirror-") or name in mirrors):
                 self.supervisor.start_program(name)
+        self._ensure_bucket(progress)
         if guards:
             self.start_guards(progress)
         write_inventory(self.plan, self.paths)
@@ -230,6 +232,23 @@ class Lab:
                     exit_code=1,
                 )
             progress(f"mirror into {standby.name} caught up ({measured[0]:.2f}s)")
+
+    def _ensure_bucket(self, progress: Progress) -> None:
+        if not self.plan.s3_port:
+            return
+        try:
+            created = s3.ensure_bucket(self.plan)
+        except Exception as error:
+            raise LabError(
+                f"the lab's S3 endpoint {self.plan.s3_endpoint_url} did not answer ({error}):"
+                f" see {self.paths.logs / 's3.log'}",
+                exit_code=1,
+            ) from None
+        if created:
+            progress(
+                f"S3 endpoint {self.plan.s3_endpoint_url}: bucket {self.plan.s3_bucket} created"
+                " (versioning, Object Lock; kept in memory until the lab stops)"
+            )
 
     def _wait_endpoint(self, progress: Progress) -> None:
         url = f"http://127.0.0.1:{self.plan.endpoint_port}"
@@ -342,6 +361,7 @@ class Lab:
             "mirrors": mirrors,
             "endpoint": self._endpoint_status(running),
             "backupTarget": self._backup_target_status(),
+            "backupTargets": self._backup_targets_status(),
             "network": self.network.state(),
         }
 
@@ -371,6 +391,14 @@ class Lab:
         except (OSError, subprocess.TimeoutExpired):
             reachable = False
         return {"url": f"{url}{self.plan.rsync_module}{self.plan.rsync_path}", "reachable": reachable}
+
+    def _backup_targets_status(self) -> list[dict[str, Any]]:
+        """Every backup target of the inventory: type, URL or endpoint, bucket, whether it answers."""
+        rsync = self._backup_target_status()
+        targets = [{"name": "lab-rsync", "type": "rsync", "url": rsync["url"], "reachable": rsync["reachable"]}]
+        if self.plan.s3_port:
+            targets.append(s3.status(self.plan))
+        return targets
 
     # --- stop, start, down ---------------------------------------------------------------------------
 

@@ -112,6 +112,15 @@ class LabPlan:
     region_rto_s: float = 300.0
     region_rpo_s: float = 5.0
     network: str = LOOPBACK  # lab.json files written before network modes existed ran on loopback
+    # The spec's s3 target, served by moto's S3 server on loopback (0: the spec has none, or an older lab).
+    s3_port: int = 0
+    s3_bucket: str = ""
+    s3_object_lock_seconds: float = 0.0
+    s3_object_lock_mode: str = "compliance"
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}" if self.s3_port else ""
 
     @property
     def primary(self) -> RegionPlan:
@@ -139,15 +148,18 @@ class LabPlan:
             ports.append((member.peer_port, f"peer port of {member.name}"))
         ports.append((self.endpoint_port, "HAProxy global endpoint"))
         ports.append((self.rsync_port, "rsync daemon"))
+        if self.s3_port:
+            ports.append((self.s3_port, "S3 endpoint (moto server)"))
         ports.append((self.witness_port, "witness (etcd client port)"))
         ports.append((self.witness_port + 1, "witness (etcd peer port)"))
         return ports
 
     @property
     def witness_port(self) -> int:
-        """The witness's client port (its peer port is the next): right after the rsync daemon's, in the
-        lab's block. The witness is the third place automatic promotion asks (drkit.failover.guard)."""
-        return self.rsync_port + 1
+        """The witness's client port (its peer port is the next): after the rsync daemon's and the S3
+        endpoint's, in the lab's block. The witness is the third place automatic promotion asks
+        (drkit.failover.guard)."""
+        return self.rsync_port + 2
 
     def witness_urls(self) -> list[str]:
         """Where the witness listens: loopback, and on namespaces labs the root side of every region's veth,
@@ -166,9 +178,11 @@ class LabPlan:
         endpoint's and rsync's with namespaces (members listen inside their region's fresh namespace)."""
         if self.network == LOOPBACK:
             return self.ports()
+        shared = [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]
+        if self.s3_port:
+            shared.append((self.s3_port, "S3 endpoint (moto server)"))
         return [
-            (self.endpoint_port, "HAProxy global endpoint"),
-            (self.rsync_port, "rsync daemon"),
+            *shared,
             (self.witness_port, "witness (etcd client port)"),
             (self.witness_port + 1, "witness (etcd peer port)"),
         ]
@@ -248,6 +262,7 @@ def plan_lab(
     endpoint_port = endpoint.port if endpoint and endpoint.port else next_port
     rsync_targets = [t for t in (spec.backups.targets if spec.backups else ()) if t.type == "rsync"]
     rsync = rsync_targets[0] if rsync_targets else None
+    s3 = next((t for t in (spec.backups.targets if spec.backups else ()) if t.type == "s3"), None)
     mirror = spec.replication
     return LabPlan(
         stack=stack,
@@ -273,6 +288,10 @@ def plan_lab(
         region_rto_s=spec.objectives["region"].rto,
         region_rpo_s=spec.objectives["region"].rpo,
         network=network,
+        s3_port=next_port + 2 if s3 else 0,
+        s3_bucket=(s3.bucket or f"drkit-{stack}-backups") if s3 else "",
+        s3_object_lock_seconds=(s3.object_lock or 0.0) if s3 else 0.0,
+        s3_object_lock_mode=(s3.object_lock_mode or "compliance") if s3 else "compliance",
     )
 
 

@@ -56,8 +56,10 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append(
         f"endpoint {endpoint['url']}: {'answers' if endpoint['answers'] else 'DOES NOT ANSWER'}, serving {serving}"
     )
-    target = report["backupTarget"]
-    lines.append(f"backup target {target['url']}: {'reachable' if target['reachable'] else 'UNREACHABLE'}")
+    for target in report.get("backupTargets") or [{"name": "lab-rsync", "type": "rsync", **report["backupTarget"]}]:
+        where = f"{target['endpoint']} bucket {target['bucket']}" if target["type"] == "s3" else target["url"]
+        state = "reachable" if target["reachable"] else "UNREACHABLE"
+        lines.append(f"backup target {target['name']} ({target['type']}) {where}: {state}")
     lines.append(_network_line(report.get("network") or {"mode": "loopback"}))
     return "\n".join(lines)
 

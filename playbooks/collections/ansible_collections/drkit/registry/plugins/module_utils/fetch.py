@@ -1,9 +1,10 @@
-"""Pick a snapshot at the backup targets, fetch it with rsync and prove it is the one its manifest names.
+"""Pick a snapshot at the backup targets, fetch it and prove it is the one its manifest names.
 
-Targets are rsync URLs (`rsync://host:port/module/path` for a daemon, `host:/path` over ssh, or a local
-directory). A candidate is accepted only when its sha256 and size match the manifest AND the snapshot tool
-(`etcdutl snapshot status`, or `etcdctl snapshot status` on 3.4) reads it and reports the manifest's
-revision. Nothing here stops or touches a member: restore calls this before anything is changed.
+A target is a source of manifests and snapshot files: an rsync URL (`rsync://host:port/module/path` for a
+daemon, `host:/path` over ssh, or a local directory), here, or an S3 bucket (s3_store.S3Source). A
+candidate is accepted only when its sha256 and size match the manifest AND the snapshot tool (`etcdutl
+snapshot status`, or `etcdctl snapshot status` on 3.4) reads it and reports the manifest's revision.
+Nothing here stops or touches a member: restore calls this before anything is changed.
 Standard library only: this file ships to the hosts a module runs on.
 """
 
@@ -15,7 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import (
     MANIFEST_SUFFIX,
@@ -32,13 +33,35 @@ class FetchError(Exception):
     pass
 
 
+class Source(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def note(self) -> str:
+        """Where the copy came from, for the report (e.g. a replica bucket)."""
+
+    def list_manifests(self, stack: str, region: str | None) -> list[dict[str, Any]]: ...
+
+    def fetch(self, snapshot_id: str, manifest: dict[str, Any], local: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     url: str  # the directory holding the snapshots, without a trailing slash
+    rsync_bin: str = "rsync"
+    note: str = ""
 
     def file(self, name: str) -> str:
         return f"{self.url}/{name}"
+
+    def list_manifests(self, stack: str, region: str | None) -> list[dict[str, Any]]:
+        return list_manifests(self, stack, region, self.rsync_bin)
+
+    def fetch(self, snapshot_id: str, manifest: dict[str, Any], local: str) -> None:
+        # --partial-dir: an interrupted fetch resumes; rsync renames into place only when complete.
+        rsync(["-t", "--partial-dir=.rsync-partial", self.file(snapshot_id + SNAPSHOT_SUFFIX), local], self.rsync_bin)
 
 
 @dataclass
@@ -47,6 +70,7 @@ class Outcome:
     path: str | None = None
     manifest: dict[str, Any] | None = None
     target: str | None = None
+    source_note: str = ""
     status: dict[str, Any] | None = None
     rejected: list[dict[str, str]] = field(default_factory=list)  # {id, target, reason}
     unreachable: list[dict[str, str]] = field(default_factory=list)  # {target, reason}
@@ -122,22 +146,21 @@ def verify(path: str, manifest: dict[str, Any], status_command: list[str]) -> di
 
 
 def fetch_verified(
-    targets: list[Target],
+    targets: list[Source],
     stack: str,
     region: str | None,
     wanted: str,
     dest_dir: str,
     status_command: list[str],
     fallback: bool,
-    rsync_bin: str = "rsync",
 ) -> Outcome:
     """Fetch `wanted` ('latest' or an ID) into dest_dir and verify it. With fallback, older snapshots are
     tried when the newest fails; every copy of a snapshot (one per target) is tried before the next one."""
     outcome = Outcome()
-    catalog: dict[str, list[tuple[Target, dict[str, Any]]]] = {}
+    catalog: dict[str, list[tuple[Source, dict[str, Any]]]] = {}
     for target in targets:
         try:
-            manifests = list_manifests(target, stack, region, rsync_bin)
+            manifests = target.list_manifests(stack, region)
         except FetchError as error:
             outcome.unreachable.append({"target": target.name, "reason": str(error)})
             continue
@@ -153,10 +176,7 @@ def fetch_verified(
         local = str(Path(dest_dir) / (snapshot_id + SNAPSHOT_SUFFIX))
         for target, manifest in catalog[snapshot_id]:
             try:
-                # --partial-dir: an interrupted fetch resumes; rsync renames into place only when complete.
-                rsync(
-                    ["-t", "--partial-dir=.rsync-partial", target.file(snapshot_id + SNAPSHOT_SUFFIX), local], rsync_bin
-                )
+                target.fetch(snapshot_id, manifest, local)
                 status = verify(local, manifest, status_command)
             except (FetchError, OSError) as error:
                 outcome.rejected.append({"id": snapshot_id, "target": target.name, "reason": str(error)})
@@ -165,6 +185,6 @@ def fetch_verified(
                 continue
             (Path(dest_dir) / (snapshot_id + MANIFEST_SUFFIX)).write_text(json.dumps(manifest, indent=2), "utf-8")
             outcome.snapshot_id, outcome.path, outcome.manifest = snapshot_id, local, manifest
-            outcome.target, outcome.status = target.name, status
+            outcome.target, outcome.status, outcome.source_note = target.name, status, target.note
             return outcome
     return outcome

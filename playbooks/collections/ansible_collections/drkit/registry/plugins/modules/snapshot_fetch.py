@@ -13,7 +13,10 @@ description:
   - Changes nothing on the cluster.
 options:
   targets:
-    description: Backup targets, in order of preference; each a dict with C(name) and C(url) (an rsync URL).
+    description:
+      - Backup targets, in order of preference; each a dict with C(name) and C(url) (an rsync URL), or with
+        C(type=s3), C(bucket), C(region) and optionally C(endpoint_url), C(replica_bucket), C(replica_region)
+        and C(only_replica) (an S3 bucket; its replica is used when the bucket cannot be listed).
     type: list
     elements: dict
     required: true
@@ -59,6 +62,7 @@ snapshot_id: {description: The snapshot fetched and verified, returned: success,
 path: {description: Where it was fetched, returned: success, type: str}
 manifest: {description: Its manifest, returned: success, type: dict}
 target: {description: The target it came from, returned: success, type: str}
+source_note: {description: Where at that target (an S3 bucket, or its replica and why), returned: success, type: str}
 fell_back: {description: True when a newer snapshot was rejected first, returned: always, type: bool}
 rejected: {description: Copies that failed verification, with the reason, returned: always, type: list}
 # Not "unreachable": Ansible takes a result with that key for an unreachable host.
@@ -66,7 +70,7 @@ unreachable_targets: {description: Targets that could not be listed, returned: a
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.drkit.registry.plugins.module_utils.fetch import Target, fetch_verified  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.fetch import Source, Target, fetch_verified  # noqa: E402
 
 
 def main() -> None:
@@ -83,7 +87,19 @@ def main() -> None:
         supports_check_mode=False,
     )
     params = module.params
-    targets = [Target(str(t["name"]), str(t["url"]).rstrip("/")) for t in params["targets"]]
+    rsync_bin = module.get_bin_path("rsync") or "rsync"
+    targets: list[Source] = []
+    for given in params["targets"]:
+        if given.get("type") == "s3":
+            # Only when there is an S3 target: rsync-only hosts need no boto3.
+            from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
+                S3Source,
+                target_from_params,
+            )
+
+            targets.append(S3Source(target_from_params(given), only_replica=bool(given.get("only_replica"))))
+        else:
+            targets.append(Target(str(given["name"]), str(given["url"]).rstrip("/"), rsync_bin))
     outcome = fetch_verified(
         targets,
         params["stack"],
@@ -92,7 +108,6 @@ def main() -> None:
         params["dest"],
         params["status_command"],
         fallback=params["fallback"] and params["snapshot"] == "latest",
-        rsync_bin=module.get_bin_path("rsync", required=True),
     )
     result = {
         "changed": outcome.snapshot_id is not None,
@@ -100,6 +115,7 @@ def main() -> None:
         "path": outcome.path,
         "manifest": outcome.manifest,
         "target": outcome.target,
+        "source_note": outcome.source_note,
         "status": outcome.status,
         "fell_back": outcome.fell_back,
         "rejected": outcome.rejected,
