@@ -71,6 +71,8 @@ def _healthy(lab: Lab) -> Lab:
     if journal.exists():
         journal.rename(journal.with_suffix(".abandoned"))
     current = fresh(lab)
+    # Members a test stopped (a self-fenced primary, a killed region) first: failback needs a healthy primary.
+    current.up(lambda _: None)
     for region in [r for r in current.plan.regions if r.role == "fenced"]:
         result = drkit(current, "failback", "--region", region.name, "--yes")
         assert result.returncode == 0, result.stderr

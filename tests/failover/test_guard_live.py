@@ -44,8 +44,15 @@ def _decision(lab: Lab, region: str) -> str:
 
 
 def _wait_for(lab: Lab, region: str, prefix: str, timeout: float) -> float:
+    """Seconds until the guard decides `prefix`. Read from the guard's log, which keeps every change of
+    decision (the decision file holds only the latest, and a promotion's is replaced within a second)."""
+    log = lab.paths.logs / f"guard-{region}.log"
+    seen = log.stat().st_size if log.exists() else 0
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        text = log.read_text(errors="replace")[seen:] if log.exists() else ""
+        if any(line.split(" ", 1)[-1].startswith(prefix) for line in text.splitlines()):
+            return time.monotonic() - started
         if _decision(lab, region).startswith(prefix):
             return time.monotonic() - started
         time.sleep(0.1)

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from drkit.provision import offline
 from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
@@ -132,11 +133,15 @@ def test_inventory_output_uses_the_lab_inventory_names(plan_for: PlanFor, stack_
     assert rsync["drkit_rsync_url"] == "backup-1.internal:/srv/registry-backups"
     # The S3 target carries the lab's S3 variable names (the lab's fake keys aside), with the vault's KMS key.
     lab_s3 = lab["all"]["children"]["backup_targets"]["hosts"]["lab-s3"]
-    s3 = cloud["all"]["children"]["backup_targets"]["hosts"]["s3-drkit-prod-backups-us-east-1"]
+    bucket, replica = (
+        f"drkit-prod-backups-{offline.ACCOUNT}-us-east-1",
+        f"drkit-prod-backups-{offline.ACCOUNT}-us-west-2",
+    )
+    s3 = cloud["all"]["children"]["backup_targets"]["hosts"][f"s3-{bucket}"]
     assert {k for k in lab_s3 if k.startswith("drkit_s3_") and not k.endswith("_key")} <= set(s3)
-    assert s3["drkit_s3_bucket"] == "drkit-prod-backups-us-east-1" and s3["drkit_s3_endpoint_url"] == ""
+    assert s3["drkit_s3_bucket"] == bucket and s3["drkit_s3_endpoint_url"] == ""
     assert s3["drkit_s3_kms_key"] and s3["drkit_s3_object_lock_seconds"] == 30 * 86400
-    assert s3["drkit_s3_replica_bucket"] == "drkit-prod-backups-us-west-2"
+    assert s3["drkit_s3_replica_bucket"] == replica
     assert cloud["all"]["children"]["endpoint"]["hosts"]["endpoint"]["drkit_endpoint_url"] == (
         "https://registry.example.com:2379"
     )

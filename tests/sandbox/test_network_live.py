@@ -179,4 +179,8 @@ def test_the_cli_partitions_and_heals(ns_lab: Lab) -> None:
 
 def test_the_mode_and_the_network_state_are_saved_in_the_state_dir(ns_lab: Lab) -> None:
     assert json.loads((ns_lab.paths.root / "lab.json").read_text())["network"] == "namespaces"
-    assert json.loads((ns_lab.paths.root / "network.json").read_text()) == {"partitioned": [], "fenced": []}
+    assert json.loads((ns_lab.paths.root / "network.json").read_text()) == {
+        "partitioned": [],
+        "fenced": [],
+        "witnessKept": [],
+    }

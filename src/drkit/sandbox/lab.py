@@ -145,6 +145,8 @@ class Lab:
         self.network.create()  # idempotent: puts back what someone removed by hand
         processes = self.supervisor.processes()
         stopped = [name for name, info in processes.items() if info["statename"] != "RUNNING"]
+        if not self.guards_enabled:  # the witness and the guards stay down until `guards start`
+            stopped = [name for name in stopped if not name.startswith(("witness", "guard-"))]
         if not stopped:
             return f"lab {self.plan.stack} is already up; nothing changed"
         members = [member for member in self._startable_members(progress) if member.program in stopped]
