@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention
+import pytest
+from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention, retention_now
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import FORMAT, Snapshot, format_time
 
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)  # a Sunday
@@ -74,3 +75,10 @@ def test_zero_everywhere_keeps_only_the_newest() -> None:
     plan = plan_retention(snapshots, NOW, hourly=0, daily=0, weekly=0)
     assert list(plan.keep) == [snapshots[0].id]
     assert plan.delete == [s.id for s in reversed(snapshots[1:])]  # oldest first
+
+
+def test_the_now_option_is_read_once_for_every_retention_module() -> None:
+    assert retention_now("2026-11-22T03:00:00Z") == datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    assert retention_now(None).tzinfo is not None
+    with pytest.raises(ValueError, match=r"now: 'yesterday' is not a UTC time like 2026-11-22T03:00:00Z"):
+        retention_now("yesterday")

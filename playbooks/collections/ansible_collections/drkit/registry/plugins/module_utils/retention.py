@@ -16,9 +16,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
-from ansible_collections.drkit.registry.plugins.module_utils.snapshots import Snapshot
+from ansible_collections.drkit.registry.plugins.module_utils.snapshots import Snapshot, parse_time
+
+# The options every retention module takes (rsync's and S3's): the policy and the moment it is judged at.
+RETENTION_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "stack": {"type": "str", "required": True},
+    "hourly": {"type": "int", "default": 24},
+    "daily": {"type": "int", "default": 7},
+    "weekly": {"type": "int", "default": 4},
+    "now": {"type": "str"},
+}
+
+
+def retention_now(text: str | None) -> datetime:
+    """The `now` option: a UTC time like 2026-11-22T03:00:00Z, or the current time when not given.
+    Raises ValueError with the message a module fails with."""
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise ValueError(f"now: {text!r} is not a UTC time like 2026-11-22T03:00:00Z") from None
 
 
 @dataclass(frozen=True)

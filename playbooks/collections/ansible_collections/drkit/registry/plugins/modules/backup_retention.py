@@ -53,15 +53,17 @@ deleted: {description: Snapshot IDs deleted (or that would be, in check mode), r
 unmanaged: {description: Files left alone because no drkit manifest names them, returned: always, type: list}
 """
 
-from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.retention import (  # noqa: E402
+    RETENTION_ARGUMENTS,
+    plan_retention,
+    retention_now,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import (  # noqa: E402
     MANIFEST_SUFFIX,
     SNAPSHOT_SUFFIX,
-    parse_time,
     read_catalog,
 )
 
@@ -69,21 +71,17 @@ from ansible_collections.drkit.registry.plugins.module_utils.snapshots import ( 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **RETENTION_ARGUMENTS,
             "path": {"type": "path", "required": True},
-            "stack": {"type": "str", "required": True},
             "region": {"type": "str", "required": True},
-            "hourly": {"type": "int", "default": 24},
-            "daily": {"type": "int", "default": 7},
-            "weekly": {"type": "int", "default": 4},
-            "now": {"type": "str"},
         },
         supports_check_mode=True,
     )
     params = module.params
     try:
-        now = parse_time(params["now"]) if params["now"] else datetime.now(timezone.utc)
-    except ValueError:
-        module.fail_json(msg=f"now: {params['now']!r} is not a UTC time like 2026-11-22T03:00:00Z")
+        now = retention_now(params["now"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     catalog = read_catalog(params["path"], params["stack"], params["region"])
     plan = plan_retention(catalog.snapshots, now, params["hourly"], params["daily"], params["weekly"])
     if not module.check_mode:

@@ -58,9 +58,11 @@ locked: {description: Snapshot ID to the time its Object Lock ends (not deleted 
 unmanaged: {description: Keys no drkit manifest names, left alone, returned: always, type: list}
 """
 
-from datetime import datetime, timezone  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.retention import (  # noqa: E402
+    RETENTION_ARGUMENTS,
+    retention_now,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.s3_args import S3_ARGUMENTS  # noqa: E402
 from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (  # noqa: E402
     S3TargetError,
@@ -68,27 +70,22 @@ from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (  
     client,
     target_from_params,
 )
-from ansible_collections.drkit.registry.plugins.module_utils.snapshots import parse_time  # noqa: E402
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **RETENTION_ARGUMENTS,
             **S3_ARGUMENTS,
-            "stack": {"type": "str", "required": True},
             "cluster_region": {"type": "str", "required": True},
-            "hourly": {"type": "int", "default": 24},
-            "daily": {"type": "int", "default": 7},
-            "weekly": {"type": "int", "default": 4},
-            "now": {"type": "str"},
         },
         supports_check_mode=True,
     )
     params = module.params
     try:
-        now = parse_time(params["now"]) if params["now"] else datetime.now(timezone.utc)
-    except ValueError:
-        module.fail_json(msg=f"now: {params['now']!r} is not a UTC time like 2026-11-22T03:00:00Z")
+        now = retention_now(params["now"])
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     target = target_from_params(params)
     try:
         result = apply_retention(
