@@ -27,15 +27,14 @@ def every_15_minutes(hours: int) -> list[Snapshot]:
     return [snapshot(NOW - timedelta(minutes=15 * index)) for index in range(hours * 4)]
 
 
-def test_hourly_keeps_the_newest_of_each_of_the_last_n_hours() -> None:
+def test_hourly_keeps_the_first_of_each_of_the_last_n_hours() -> None:
     snapshots = every_15_minutes(6)
     plan = plan_retention(snapshots, NOW, hourly=3, daily=0, weekly=0)
     kept = sorted(plan.keep)
-    # 12:30 (newest, and hour 12), 11:45 (hour 11), 10:45 (hour 10): nothing older.
-    assert kept == sorted(
-        s.id for s in snapshots if s.created in {NOW, NOW - timedelta(minutes=45), NOW - timedelta(minutes=105)}
-    )
-    assert len(plan.delete) == len(snapshots) - 3
+    # 12:30 (the newest), 12:00 (first of hour 12), 11:00 (hour 11), 10:00 (hour 10): nothing older.
+    firsts = {NOW, NOW - timedelta(minutes=30), NOW - timedelta(minutes=90), NOW - timedelta(minutes=150)}
+    assert kept == sorted(s.id for s in snapshots if s.created in firsts)
+    assert len(plan.delete) == len(snapshots) - 4
     assert plan.keep[snapshots[0].id] == "newest complete snapshot"
 
 
@@ -43,10 +42,10 @@ def test_daily_and_weekly_reach_back_further_than_hourly() -> None:
     days = [snapshot(NOW - timedelta(days=index, hours=1)) for index in range(40)]
     plan = plan_retention(days, NOW, hourly=0, daily=7, weekly=4)
     kept_days = {s.created.date() for s in days if s.id in plan.keep}
-    # Daily: today and the 6 days before. Weekly: the newest of this ISO week and the 3 before (Mondays
-    # 2026-11-16, 11-09, 11-02); this week's newest is today's, already kept.
+    # Daily: today and the 6 days before. Weekly: the first of this ISO week and of the 3 before (Mondays
+    # 2026-11-16, 11-09, 11-02, 10-26): one a day here, so their Mondays; this week's is a daily one too.
     expected = {(NOW - timedelta(days=index)).date() for index in range(7)}
-    expected |= {datetime(2026, 11, 15).date(), datetime(2026, 11, 8).date(), datetime(2026, 11, 1).date()}
+    expected |= {datetime(2026, 11, 9).date(), datetime(2026, 11, 2).date(), datetime(2026, 10, 26).date()}
     assert kept_days == expected
     assert len(plan.keep) == 10 and len(plan.delete) == 30
 

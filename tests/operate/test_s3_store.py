@@ -20,11 +20,13 @@ from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
     S3TargetError,
     apply_retention,
     choose_class,
+    class_and_lock,
     lock_until,
     read_catalog,
     upload_snapshot,
 )
-from ansible_collections.drkit.registry.plugins.module_utils.snapshots import FORMAT, format_time
+from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention
+from ansible_collections.drkit.registry.plugins.module_utils.snapshots import FORMAT, Snapshot, format_time
 from moto import mock_aws
 
 REGION = "us-east-1"
@@ -81,6 +83,30 @@ def test_classes_and_locks_follow_retention() -> None:
     assert lock_until(monday, "daily", 24, 7, 4, 30 * DAY) == monday + timedelta(days=7)
     assert lock_until(monday, "weekly", 24, 7, 8, 30 * DAY) == monday + timedelta(days=30)
     assert lock_until(monday, "weekly", 24, 7, 4, None) is None
+
+
+def test_retention_never_wants_to_delete_a_version_its_lock_still_protects() -> None:
+    """Every 15 minutes for three weeks, as a schedule would: the S3 class and lock chosen at each upload, and
+    the retention plan (the same one rsync targets follow) run after it, agree: what retention deletes is
+    locked for the shortest lock at most (the newest snapshot is always locked, whatever comes after it), so
+    an S3 target and an rsync target keep the same history, and S3 lets go of the rest within the hour."""
+    start = datetime(2026, 11, 4, 7, 5, tzinfo=UTC)
+    locks: dict[str, datetime | None] = {}
+    taken: dict[str, datetime] = {}
+    kept: list[Snapshot] = []
+    for step in range(21 * 96):
+        created = start + timedelta(minutes=15 * step)
+        snapshot_class, until = class_and_lock(created, [s.created for s in kept], 24, 7, 4, 30 * DAY)
+        manifest = {"format": FORMAT, "written_by": "drkit", "id": f"test-{step}", "stack": "test"}
+        manifest |= {"region": REGION, "started_at": format_time(created), "size": 1}
+        kept.append(Snapshot(f"test-{step}", manifest, 1))
+        locks[f"test-{step}"], taken[f"test-{step}"] = until, created
+        plan = plan_retention(kept, created, 24, 7, 4)
+        still_locked = [i for i in plan.delete if (locks[i] or created) > created]
+        assert all((locks[i] or created) - taken[i] <= timedelta(hours=1) for i in still_locked)
+        kept = [s for s in kept if s.id in plan.keep]
+    # 24 hourly + 7 daily + 4 weekly (overlapping), and the newest.
+    assert 24 <= len(kept) <= 24 + 7 + 4
 
 
 def test_upload_writes_checksum_lock_and_a_manifest_naming_the_version(s3: Any, tmp_path: Path) -> None:

@@ -277,6 +277,42 @@ _guards_command(
     "guards resumed",
     "End a pause: automatic promotion again.",
 )
+
+
+@sandbox.group()
+def schedule() -> None:
+    """Scheduled backups: the members' timers, fired by the lab (drkit.sandbox.scheduler)."""
+
+
+@schedule.command(name="start")
+@click.option(
+    "--every",
+    type=float,
+    default=None,
+    help="Seconds between backups instead of the spec's cron schedule (drills and tests; kept until changed).",
+)
+@stack_option
+@state_option
+def schedule_start(every: float | None, stack: str, state_dir: Path | None) -> None:
+    """Fire scheduled backups: every member of the primary region, the leader backs up (kept across `up`)."""
+    if every is not None and every <= 0:
+        click.echo(f"error: --every {every:g}: give a positive number of seconds", err=True)
+        sys.exit(2)
+    with lab_errors():
+        Lab.existing(lab_state_dir(stack, state_dir)).start_schedule(lambda line: click.echo(line), every)
+
+
+@schedule.command(name="stop")
+@stack_option
+@state_option
+def schedule_stop(stack: str, state_dir: Path | None) -> None:
+    """Stop firing scheduled backups. A backup in progress is stopped too: it counts for nothing (a snapshot
+    is a backup only once its manifest is written, last)."""
+    with lab_errors():
+        Lab.existing(lab_state_dir(stack, state_dir)).stop_schedule()
+    click.echo("scheduled backups off")
+
+
 _region_command(
     "heal",
     lambda lab, region: lab.network.heal(region),

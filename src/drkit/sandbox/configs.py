@@ -113,6 +113,9 @@ def _quote(argument: str) -> str:
     return f'"{argument}"' if " " in argument else argument
 
 
+SCHEDULER_PROGRAM = "backup-scheduler"
+
+
 def _program(name: str, command: list[str], log: Path, *, autostart: bool, autorestart: bool, env: str = "") -> str:
     lines = [
         f"[program:{name}]",
@@ -210,6 +213,19 @@ serverurl=unix://{paths.supervisor_socket}
                 f"guard-{region.name}",
                 guard_command(plan, region.name, paths),
                 paths.logs / f"guard-{region.name}.log",
+                autostart=False,
+                autorestart=True,
+            )
+        )
+    if plan.backup_schedule:
+        # The backup schedule (drkit.sandbox.scheduler): the lab's stand-in for the members' systemd timers.
+        # Started on request (`drkit sandbox schedule start`), so other work on the lab is never interleaved
+        # with a backup nobody asked for.
+        sections.append(
+            _program(
+                SCHEDULER_PROGRAM,
+                [_python(), "-m", "drkit.sandbox.scheduler", f"--state-dir={paths.root}"],
+                paths.logs / f"{SCHEDULER_PROGRAM}.log",
                 autostart=False,
                 autorestart=True,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,7 +17,14 @@ from typing import Any
 
 from drkit.sandbox import endpoint, etcd_client, roles, s3
 from drkit.sandbox.binaries import EtcdBinaries, find_binaries
-from drkit.sandbox.configs import haproxy_cfg, mirror_programs, rsyncd_conf, supervisord_conf, write_etcd_configs
+from drkit.sandbox.configs import (
+    SCHEDULER_PROGRAM,
+    haproxy_cfg,
+    mirror_programs,
+    rsyncd_conf,
+    supervisord_conf,
+    write_etcd_configs,
+)
 from drkit.sandbox.inventory import write_inventory
 from drkit.sandbox.network import LabNetwork
 from drkit.sandbox.paths import LabPaths
@@ -113,6 +121,8 @@ class Lab:
         if self.guards_enabled:
             self.start_guards(progress)
         inventory = write_inventory(self.plan, self.paths)
+        if self.schedule_enabled:
+            self.start_schedule(progress)
         return (
             f"lab {self.plan.stack} is up: endpoint http://127.0.0.1:{self.plan.endpoint_port}, inventory {inventory}"
         )
@@ -147,6 +157,8 @@ class Lab:
         stopped = [name for name, info in processes.items() if info["statename"] != "RUNNING"]
         if not self.guards_enabled:  # the witness and the guards stay down until `guards start`
             stopped = [name for name in stopped if not name.startswith(("witness", "guard-"))]
+        if not self.schedule_enabled:  # and the backup schedule until `schedule start`
+            stopped = [name for name in stopped if name != SCHEDULER_PROGRAM]
         if not stopped:
             return f"lab {self.plan.stack} is already up; nothing changed"
         members = [member for member in self._startable_members(progress) if member.program in stopped]
@@ -352,6 +364,7 @@ class Lab:
             "stack": self.plan.stack,
             "stateDir": str(self.paths.root),
             "guards": self.guards_status() if running and self.guards_enabled else {"enabled": False},
+            "backupSchedule": self.schedule_status(),
             "failover": {
                 "primary": self.plan.primary.name,
                 "epoch": roles.load_epoch(self.paths.root),
@@ -551,6 +564,47 @@ class Lab:
             "decisions": decisions,
         }
 
+    # --- the backup schedule (drkit.sandbox.scheduler) ---------------------------------------------------
+
+    @property
+    def schedule_enabled(self) -> bool:
+        return (self.paths.root / "schedule" / "enabled").exists()
+
+    def start_schedule(self, progress: Progress, every: float | None = None) -> None:
+        """Start firing scheduled backups (the spec's cron, or every `every` seconds); remembered across `up`."""
+        if not self.plan.backup_schedule:
+            raise LabError(f"stack {self.plan.stack} has no backups.schedule in its spec: nothing to schedule")
+        directory = self.paths.root / "schedule"
+        directory.mkdir(exist_ok=True)
+        settings = directory / "enabled"
+        if every is not None or not settings.exists():
+            settings.write_text(json.dumps({"every": every}))
+        every = json.loads(settings.read_text()).get("every")
+        self.supervisor.stop_program(SCHEDULER_PROGRAM)  # a new --every takes effect now
+        self.supervisor.start_program(SCHEDULER_PROGRAM)
+        when = f"every {every:g}s" if every else f"at {self.plan.backup_schedule!r} (UTC)"
+        progress(f"scheduled backups on: {when}, by the leader of the primary region")
+
+    def stop_schedule(self) -> None:
+        (self.paths.root / "schedule" / "enabled").unlink(missing_ok=True)
+        self.supervisor.stop_program(SCHEDULER_PROGRAM)
+
+    def schedule_status(self) -> dict[str, Any]:
+        directory = self.paths.root / "schedule"
+        runs = {}
+        for member in self.plan.members:
+            with contextlib.suppress(OSError, ValueError):
+                runs[member.name] = json.loads((directory / f"{member.name}.json").read_text())
+        upcoming = None
+        with contextlib.suppress(OSError, ValueError):
+            upcoming = json.loads((directory / "next.json").read_text()).get("next")
+        return {
+            "enabled": self.schedule_enabled,
+            "schedule": self.plan.backup_schedule,
+            "next": upcoming if self.schedule_enabled else None,
+            "lastRuns": runs,
+        }
+
     def _refuse_fenced(self, region: str, doing: str) -> None:
         if region in roles.fenced(self.plan):
             raise LabError(
@@ -570,7 +624,9 @@ class Lab:
         self.paths.haproxy_conf.write_text(haproxy_cfg(plan, self.paths, endpoint.load_serving(self.paths, plan)))
         write_inventory(plan, self.paths)
         # The guards run a promotion from inside themselves: a reload must never stop them (nor the witness).
-        return self.supervisor.reload(keep=("guard-", "witness")) if self.supervisor.running() else []
+        # Nor a scheduled backup in progress (the scheduler reads the roles at each tick anyway).
+        keep = ("guard-", "witness", SCHEDULER_PROGRAM)
+        return self.supervisor.reload(keep=keep) if self.supervisor.running() else []
 
     def set_region_serving(self, name: str, serving: bool) -> None:
         if serving:

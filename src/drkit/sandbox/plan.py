@@ -107,6 +107,7 @@ class LabPlan:
     retention_hourly: int = 24
     retention_daily: int = 7
     retention_weekly: int = 4
+    backup_schedule: str = ""  # the spec's cron schedule, fired by `drkit sandbox schedule start`
     # What a failover judges itself by (drkit.failover.lab): the mirror's allowed lag and the region objectives.
     max_lag_s: float = 5.0
     region_rto_s: float = 300.0
@@ -284,6 +285,7 @@ def plan_lab(
         retention_hourly=spec.backups.retention.hourly if spec.backups else 0,
         retention_daily=spec.backups.retention.daily if spec.backups else 0,
         retention_weekly=spec.backups.retention.weekly if spec.backups else 0,
+        backup_schedule=spec.backups.schedule if spec.backups else "",
         max_lag_s=spec.replication.max_lag,
         region_rto_s=spec.objectives["region"].rto,
         region_rpo_s=spec.objectives["region"].rpo,

@@ -1,12 +1,17 @@
 """Which snapshots a retention policy keeps: hourly, daily and weekly buckets, like etcd-backup-restore's
 exponential policy, counted back from `now`.
 
-- hourly N: the newest snapshot of each of the last N clock hours (the current hour included);
-- daily N: the newest of each of the last N UTC days (today included);
-- weekly N: the newest of each of the last N ISO weeks (Monday to Sunday, this week included);
+- hourly N: the first snapshot of each of the last N clock hours (the current hour included);
+- daily N: the first of each of the last N UTC days (today included);
+- weekly N: the first of each of the last N ISO weeks (Monday to Sunday, this week included);
 - always: the newest complete snapshot, whatever its age, so a target never ends up empty because
   backups stopped for longer than the policy reaches;
 - a snapshot dated after `now` (clock skew) is kept: drkit does not delete what it cannot place.
+
+The FIRST of each period, not the newest: an S3 target must decide a snapshot's class and Object Lock when
+it uploads it, before later ones exist (s3_store.choose_class), and only the first of a period is known to
+be the one kept then. Keeping the same ones on every target means an rsync copy and an S3 copy of the
+stack hold the same history, and S3 retention never wants to delete a version its lock still protects.
 
 Everything else is to be deleted, and only drkit's own snapshots are ever considered (see snapshots.py).
 Standard library only: this file ships to the hosts a module runs on.
@@ -85,7 +90,7 @@ def plan_retention(snapshots: list[Snapshot], now: datetime, hourly: int, daily:
     for name, count, bucket, step in policies:
         wanted = set(_buckets(now, count, bucket, step))
         seen: set[object] = set()
-        for snapshot in newest_first:
+        for snapshot in reversed(newest_first):  # oldest first: each period's first snapshot
             if not snapshot.complete or snapshot.created > now:
                 continue
             key = bucket(snapshot.created)

@@ -109,13 +109,20 @@ def snapshot_key(snapshot_class: str, stack: str, region: str, snapshot_id: str,
 
 
 def choose_class(created: datetime, existing: list[datetime]) -> str:
-    """weekly for the first snapshot of its ISO week, daily for the first of its UTC day, else hourly."""
+    """weekly for the first snapshot of its ISO week, daily for the first of its UTC day, else hourly (the
+    periods retention.py keeps the first snapshot of)."""
     week = created.isocalendar()[:2]
     if not any(other.isocalendar()[:2] == week for other in existing if other < created):
         return "weekly"
     if not any(other.date() == created.date() for other in existing if other < created):
         return "daily"
     return "hourly"
+
+
+def first_of_its_hour(created: datetime, existing: list[datetime]) -> bool:
+    """Retention keeps only the first snapshot of each hour for long; the others only while newest."""
+    hour = created.replace(minute=0, second=0, microsecond=0)
+    return not any(hour <= other < created for other in existing)
 
 
 def lock_until(
@@ -488,9 +495,19 @@ def upload_snapshot(
     s3 = s3 or client(target)
     check_bucket(s3, target)
     created = parse_time(manifest["started_at"])
-    snapshot_class = choose_class(created, existing_times(s3, target, manifest["stack"], manifest["region"]))
-    until = lock_until(created, snapshot_class, hourly, daily, weekly, target.object_lock_seconds)
+    existing = existing_times(s3, target, manifest["stack"], manifest["region"])
+    snapshot_class, until = class_and_lock(created, existing, hourly, daily, weekly, target.object_lock_seconds)
     return upload(s3, target, path, manifest, snapshot_class, until)
+
+
+def class_and_lock(
+    created: datetime, existing: list[datetime], hourly: int, daily: int, weekly: int, lock_seconds: float | None
+) -> tuple[str, datetime | None]:
+    """A new snapshot's prefix class and how long to lock it, from the snapshots already there."""
+    snapshot_class = choose_class(created, existing)
+    # A second snapshot within an hour is kept only while it is the newest: it gets the shortest lock.
+    keeps_hourly = hourly if snapshot_class != "hourly" or first_of_its_hour(created, existing) else 0
+    return snapshot_class, lock_until(created, snapshot_class, keeps_hourly, daily, weekly, lock_seconds)
 
 
 class S3Source:
