@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from ansible_collections.drkit.registry.plugins.module_utils import s3_store
 from ansible_collections.drkit.registry.plugins.module_utils.fetch import Target, fetch_verified
+from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention
 from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
     S3Source,
     S3Target,
@@ -25,7 +26,6 @@ from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
     read_catalog,
     upload_snapshot,
 )
-from ansible_collections.drkit.registry.plugins.module_utils.retention import plan_retention
 from ansible_collections.drkit.registry.plugins.module_utils.snapshots import FORMAT, Snapshot, format_time
 from moto import mock_aws
 
@@ -96,7 +96,7 @@ def test_retention_never_wants_to_delete_a_version_its_lock_still_protects() -> 
     kept: list[Snapshot] = []
     for step in range(21 * 96):
         created = start + timedelta(minutes=15 * step)
-        snapshot_class, until = class_and_lock(created, [s.created for s in kept], 24, 7, 4, 30 * DAY)
+        _snapshot_class, until = class_and_lock(created, [s.created for s in kept], 24, 7, 4, 30 * DAY)
         manifest = {"format": FORMAT, "written_by": "drkit", "id": f"test-{step}", "stack": "test"}
         manifest |= {"region": REGION, "started_at": format_time(created), "size": 1}
         kept.append(Snapshot(f"test-{step}", manifest, 1))
