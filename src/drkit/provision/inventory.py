@@ -33,6 +33,8 @@ class ClusterFacts:
     role: str
     placements: tuple[MemberPlacement, ...]
     client_endpoint: str  # through the region's NLB
+    instance_ids: tuple[str, ...] = ()  # in placement order
+    transfer_bucket: str = ""  # the region's SSM transfer bucket (drkit.provision.ssm_transfer)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,21 @@ class MirrorFacts:
     region: str
     private_ip: str
     units: tuple[str, ...]
+    instance_id: str = ""
+    transfer_bucket: str = ""
+
+
+def ssm_connection(instance_id: str, region: str, bucket: str) -> dict[str, Any]:
+    """How Ansible reaches a cloud instance: Session Manager (amazon.aws.aws_ssm), files through the region's
+    transfer bucket, as root (become: the playbooks write under /var/lib/drkit and read root-only TLS keys).
+    ansible_host stays the private address, for users who reach the VPC another way (docs/provisioning.md)."""
+    return {
+        "ansible_connection": "amazon.aws.aws_ssm",
+        "ansible_aws_ssm_instance_id": instance_id,
+        "ansible_aws_ssm_region": region,
+        "ansible_aws_ssm_bucket_name": bucket,
+        "ansible_become": True,
+    }
 
 
 def group_name(region: str) -> str:
@@ -74,6 +91,11 @@ def inventory_document(
         hosts = {
             member.name: {
                 "ansible_host": member.private_ip,
+                **ssm_connection(
+                    cluster.instance_ids[member.index] if cluster.instance_ids else "",
+                    cluster.region,
+                    cluster.transfer_bucket,
+                ),
                 **host_vars(
                     MemberVars(
                         drkit_member_name=member.name,
@@ -142,6 +164,7 @@ def inventory_document(
             "hosts": {
                 mirror.name: {
                     "ansible_host": mirror.private_ip,
+                    **ssm_connection(mirror.instance_id, mirror.region, mirror.transfer_bucket),
                     **host_vars(
                         MirrorVars(
                             drkit_region=mirror.region,
