@@ -216,9 +216,16 @@ class GuardMetrics:
             self._snapshot.state = state
             self._snapshot.cluster = registry.Cluster(self.labels["region"], tuple(view.members.values()))
 
-    def serve(self, host: str, port: int) -> None:
-        """Serve /metrics from a daemon thread (it dies with the guard)."""
-        start_http_server(port, addr=host, registry=self.registry)
+    def serve(self, host: str, port: int) -> Callable[[], None]:
+        """Serve /metrics from a daemon thread (it dies with the guard); returns what stops it."""
+        server, thread = start_http_server(port, addr=host, registry=self.registry)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+        return stop
 
 
 class _RegionCollector(Collector):
@@ -289,8 +296,8 @@ class GuardReporter:
         self.metrics: GuardMetrics | None = None
         self.last_renewal: float | None = None
 
-    def serve(self, host: str, port: int) -> None:
-        self._metrics().serve(host, port)
+    def serve(self, host: str, port: int) -> Callable[[], None]:
+        return self._metrics().serve(host, port)
 
     def _metrics(self) -> GuardMetrics:
         if self.metrics is None:
