@@ -18,7 +18,10 @@ Gardener GEP-17's owner record). The rules, checked every `loop_wait`:
   default). A witness outage longer than the TTL therefore stops writes; run it in three places in
   production, and pause the guards (`drkit sandbox guards pause`) for witness maintenance.
 
-    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1]
+    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1] [--metrics-address H:P]
+
+After each turn the guard reports (drkit.failover.guard_metrics): its state file for `drkit sandbox status`,
+and Prometheus metrics on --metrics-address for the alert rules in policies/alerts/.
 """
 
 from __future__ import annotations
@@ -286,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         host, _, port = args.metrics_address.rpartition(":")
         try:
             reporter.serve(host or "127.0.0.1", int(port))
-        except (OSError, ValueError) as error:  # guarding matters more than being watched: go on without
+        except (OSError, ValueError, KeyError) as error:  # guarding matters more than being watched: go on
             print(f"metrics not served on {args.metrics_address}: {error}", file=sys.stderr, flush=True)
     last = ""
     while True:
