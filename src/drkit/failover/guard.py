@@ -92,6 +92,7 @@ class Witness:
         kvs = result.get("kvs", [])
         if not kvs:
             self.seen_revision = 0
+            self.read_ttl, self.read_ttl_at = 0, time.time()
             return None, 0
         self.seen_revision = int(kvs[0]["mod_revision"])
         record = json.loads(base64.b64decode(kvs[0].get("value", "")))
