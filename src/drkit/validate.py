@@ -30,6 +30,7 @@ class StackReport:
     results: tuple[RuleResult, ...] = ()
     estimates: Mapping[str, Estimate] = field(default_factory=dict)
     unused_waivers: tuple[tuple[Waiver, Location], ...] = ()
+    break_glass: str | None = None  # the reason given for an emergency override, when one was used
 
     @property
     def verdict(self) -> Verdict:
@@ -68,11 +69,14 @@ def collect_stack_files(paths: list[Path]) -> tuple[list[Path], list[InputError]
     return files, errors
 
 
-def validate_file(path: Path, policies: PolicySet, today: date, display: str | None = None) -> StackReport:
-    """The stack's report. Never raises: whatever a file does to drkit is reported against that file."""
+def validate_file(
+    path: Path, policies: PolicySet, today: date, display: str | None = None, break_glass: str | None = None
+) -> StackReport:
+    """The stack's report. Never raises: whatever a file does to drkit is reported against that file.
+    `break_glass`: the reason for an emergency override of expired waivers (drkit.policy.engine)."""
     file = display or str(path)
     try:
-        return _validate_file(path, policies, today, file)
+        return _validate_file(path, policies, today, file, break_glass)
     except (Exception, RecursionError, MemoryError) as error:
         # Every input problem has its own located error; reaching here is a bug in drkit, said as such.
         message = f"drkit failed on this file: a bug in drkit ({type(error).__name__}: {str(error)[:200]})"
@@ -80,7 +84,9 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
         return StackReport(file, stack_name(path), (InputError(Location(file, 1, 1), message, hint=hint),))
 
 
-def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> StackReport:
+def _validate_file(
+    path: Path, policies: PolicySet, today: date, file: str, break_glass: str | None = None
+) -> StackReport:
     try:
         stack = read_stack_file(path, file)
     except UnusableInputError as failure:
@@ -102,7 +108,7 @@ def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> S
         return StackReport(file, stack.stack, tuple(errors))
     context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
     try:
-        results, unused = evaluate(policies.rules, context, stack.locate)
+        results, unused = evaluate(policies.rules, context, stack.locate, break_glass)
     except UnusableInputError as failure:
         return StackReport(file, stack.stack, tuple(failure.errors))
     return StackReport(
@@ -112,6 +118,8 @@ def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> S
         results=results,
         estimates=context.estimates,
         unused_waivers=tuple((waiver, stack.locate(("waivers", waiver.index))) for waiver in unused),
+        # Reported only when it set something aside: an override that changed nothing is not one.
+        break_glass=break_glass if any(r.status == "break-glass" for r in results) else None,
     )
 
 
@@ -140,6 +148,8 @@ def _waiver_errors(spec: Spec, stack: StackFile, policies: PolicySet) -> list[In
     return errors
 
 
-def validate_paths(paths: list[Path], policies: PolicySet, today: date) -> tuple[list[StackReport], list[InputError]]:
+def validate_paths(
+    paths: list[Path], policies: PolicySet, today: date, break_glass: str | None = None
+) -> tuple[list[StackReport], list[InputError]]:
     files, errors = collect_stack_files(paths)
-    return [validate_file(path, policies, today) for path in files], errors
+    return [validate_file(path, policies, today, break_glass=break_glass) for path in files], errors

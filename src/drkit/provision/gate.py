@@ -7,7 +7,8 @@ exactly as `drkit validate` prints it: file:line:col, rule ID, fix.
 from __future__ import annotations
 
 import json
-from datetime import date
+import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,30 @@ def stack_path(root: Path, stack: str) -> Path:
     return root / "stacks" / f"Pulumi.{stack}.yaml"
 
 
-def validate_stack(path: Path, policies_dir: Path, today: date, display: str | None = None) -> StackReport:
+# `DRKIT_BREAK_GLASS="reason" pulumi up -s prod`: the emergency override of expired waivers for the program
+# (drkit validate --break-glass for the CLI). An environment variable, not stack config: it belongs to one run
+# by one person, and must not stay in the stack file for the next.
+BREAK_GLASS_ENV = "DRKIT_BREAK_GLASS"
+
+
+def validate_stack(
+    path: Path, policies_dir: Path, today: date, display: str | None = None, break_glass: str | None = None
+) -> StackReport:
     """The stack's validation report; a broken policy set is reported as an unusable input, never raised."""
     try:
         policies = PolicySet.load(policies_dir)
     except UnusableInputError as failure:
         return StackReport(display or str(path), None, tuple(failure.errors))
-    return validate_file(path, policies, today, display)
+    return validate_file(path, policies, today, display, break_glass)
+
+
+def break_glass_record(reason: str) -> dict[str, str]:
+    """Who overrode expired waivers, when and why: exported as the stack output breakGlass."""
+    return {
+        "reason": reason,
+        "by": os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown",
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 def rejection(report: StackReport) -> str | None:
@@ -41,7 +59,8 @@ def rejection(report: StackReport) -> str | None:
         return None
     return (
         text.render([report], [])
-        + "pulumi up builds only specs that pass `drkit validate`: fix the spec or waive the rule\n"
+        + "pulumi up builds only specs that pass `drkit validate`: fix the spec or waive the rule (in an emergency,"
+        f' when only expired waivers block: {BREAK_GLASS_ENV}="reason" pulumi up)\n'
     )
 
 

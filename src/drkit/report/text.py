@@ -35,6 +35,11 @@ def _stack(report: StackReport) -> str:
         f"  rules: {counts['pass']} passed, {counts['fail']} failed, {counts['waived']} waived,"
         f" {counts['advisory']} advisory"
     )
+    if report.break_glass:
+        lines.append(
+            f"  BREAK-GLASS: expired waivers honoured for this run only, because: {report.break_glass}."
+            " Renew or remove them once the emergency is over."
+        )
     for result in report.results:
         if result.status == "pass":
             continue
@@ -42,7 +47,7 @@ def _stack(report: StackReport) -> str:
         if result.status == "waived" and result.waiver is not None:
             lines.append(f"  waived    {rule.id} until {result.waiver.expires.isoformat()}: {result.waiver.reason}")
             continue
-        label = "FAIL    " if result.status == "fail" else "advisory"
+        label = {"fail": "FAIL    ", "break-glass": "OVERRIDE"}.get(result.status, "advisory")
         lines.append(f"  {label}  {rule.id} [{rule.severity}] {rule.name}")
         lines.extend(f"            {finding.location}: {finding.message}" for finding in result.findings)
         lines.append(f"            fix: {rule.remediation}")
