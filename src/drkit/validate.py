@@ -13,7 +13,7 @@ from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
 from drkit.policy.engine import RuleResult, evaluate
 from drkit.policy.rule import RuleContext
-from drkit.spec import consistency
+from drkit.spec import consistency, secrets
 from drkit.spec.model import Objective, Spec, Waiver, build_spec
 from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file, stack_name
 from drkit.suggest import did_you_mean
@@ -31,6 +31,7 @@ class StackReport:
     estimates: Mapping[str, Estimate] = field(default_factory=dict)
     unused_waivers: tuple[tuple[Waiver, Location], ...] = ()
     break_glass: str | None = None  # the reason given for an emergency override, when one was used
+    secrets: tuple[tuple[KeyPath, Location], ...] = ()  # Pulumi secrets in the spec, taken unread
 
     @property
     def verdict(self) -> Verdict:
@@ -94,7 +95,8 @@ def _validate_file(
     errors = policies.spec_schema.errors(stack.spec, stack.locate, (SPEC_KEY,))
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
-    raw = policies.spec_schema.with_defaults(stack.spec)
+    # Secrets the schema allowed stand in as unread strings (drkit.spec.secrets); the report names them.
+    raw = policies.spec_schema.with_defaults(secrets.opaque(stack.spec))
     errors = consistency.check(raw, stack.locate, (SPEC_KEY,))
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
@@ -118,6 +120,7 @@ def _validate_file(
         results=results,
         estimates=context.estimates,
         unused_waivers=tuple((waiver, stack.locate(("waivers", waiver.index))) for waiver in unused),
+        secrets=tuple((path, stack.locate(path)) for path in secrets.secret_paths(stack.spec)),
         # Reported only when it set something aside: an override that changed nothing is not one.
         break_glass=break_glass if any(r.status == "break-glass" for r in results) else None,
     )

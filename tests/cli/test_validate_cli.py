@@ -231,3 +231,27 @@ def test_breaking_the_glass_sets_aside_nothing_but_expired_waivers(tmp_path: Pat
 def test_breaking_the_glass_needs_a_reason() -> None:
     result = validate_dev_after_its_waiver("--break-glass", "  ")
     assert result.exit_code == 2 and "say why" in result.output
+
+
+SECRET_NAME = "name: {secure: v1:Zm9vYmFy:AAABAHJlZ2lzdHJ5LmV4YW1wbGUuY29t}"
+
+
+def test_a_secret_name_is_taken_unread_and_said_so(tmp_path: Path) -> None:
+    """`pulumi config set --secret --path drkit:spec.globalEndpoint.name`: the file holds ciphertext only."""
+    path = prod_variant(tmp_path, "secret-name", "name: registry.example.com", SECRET_NAME)
+    result = CliRunner().invoke(main, ["validate", "--today", "2026-11-22", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"note +.*Pulumi.secret-name.yaml:\d+:\d+: drkit:spec.globalEndpoint.name is a Pulumi secret", result.output
+    )
+    as_json = CliRunner().invoke(main, ["validate", "--today", "2026-11-22", str(path), "--format", "json"])
+    (stack,) = json.loads(as_json.output)["stacks"]
+    assert [secret["keyPath"] for secret in stack["secrets"]] == ["globalEndpoint.name"]
+
+
+def test_a_secret_where_a_rule_reads_the_value_is_refused_with_why(tmp_path: Path) -> None:
+    path = prod_variant(tmp_path, "secret-members", "members: 5", "members: {secure: v1:AAAB}")
+    result = subprocess.run([str(DRKIT), "validate", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "drkit:spec.registry.members: expected an integer, got a Pulumi secret" in result.stdout
+    assert "only names and instance types may be secrets" in result.stdout

@@ -80,3 +80,23 @@ def test_an_expired_waiver_stops_pulumi_up_unless_the_glass_is_broken_and_record
     record = exported["breakGlass"]
     assert record["reason"] == "INC-4711: rebuilding dev during the outage" and record["by"] == "oncall"
     assert record["at"].startswith("20")
+
+
+def test_pulumi_up_builds_from_the_decrypted_secret_the_file_only_holds_encrypted() -> None:
+    """The stack file has the record name as a Pulumi secret; the engine hands the program its plain value."""
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text(encoding="utf-8")
+    secret = text.replace("name: registry.example.com", "name: {secure: v1:AAAB}", 1)
+    path = ROOT / "stacks" / "Pulumi.secretname.yaml"  # entry reads stacks/ of the project, as pulumi up does
+    path.write_text(secret, encoding="utf-8")
+    try:
+        decrypted = committed_spec("prod")
+        decrypted["globalEndpoint"]["name"] = "registry.internal.example.com"
+        plan = run_entry("secretname", decrypted)
+        records = [r.props.get("name") for r in plan.of_type("aws:route53/record:Record")]
+        assert "registry.internal.example.com" in records and "[secret]" not in records
+
+        decrypted["registry"]["members"] = 3  # anything else differing is still an override, refused
+        with pytest.raises(pulumi.RunError, match="differs from the one in this file"):
+            run_entry("secretname", decrypted)
+    finally:
+        path.unlink()

@@ -29,12 +29,13 @@ def main() -> None:
         record = gate.break_glass_record(report.break_glass)
         pulumi.log.warn(f"BREAK-GLASS: expired waivers honoured for this update: {record}")
         pulumi.export("breakGlass", record)
-    mismatch = gate.config_matches_file(pulumi.Config("drkit").require_object("spec"), path)
+    config_spec = pulumi.Config("drkit").require_object("spec")
+    mismatch = gate.config_matches_file(config_spec, path)
     if mismatch is not None:
         raise pulumi.RunError(mismatch.render())
-    assert report.spec is not None
+    spec = gate.spec_to_build(report, config_spec, root / "policies")
     try:
-        outputs = topology.build(report.spec, stack)
+        outputs = topology.build(spec, stack)
     except ProvisionError as error:
         raise pulumi.RunError(str(error)) from None
     for name, value in outputs.items():

@@ -15,6 +15,8 @@ from typing import Any
 from drkit.errors import InputError, Location, UnusableInputError
 from drkit.policy.catalog import PolicySet
 from drkit.report import text
+from drkit.spec import secrets
+from drkit.spec.model import Spec, build_spec
 from drkit.spec.stackfile import SPEC_KEY, read_stack_file
 from drkit.validate import StackReport, validate_file
 
@@ -66,12 +68,13 @@ def rejection(report: StackReport) -> str | None:
 
 def config_matches_file(config_spec: Any, path: Path) -> InputError | None:
     """The engine's drkit:spec must be the one in the stack file drkit validated (an ESC environment or a
-    --config flag could override it, and would then go unchecked)."""
+    --config flag could override it, and would then go unchecked), but for the file's secrets, which the
+    engine hands over decrypted."""
     try:
         written = read_stack_file(path).spec
     except UnusableInputError as failure:
         return failure.errors[0]
-    if _canonical(written) == _canonical(config_spec):
+    if secrets.same_spec(json.loads(_canonical(written)), json.loads(_canonical(config_spec))):
         return None
     return InputError(
         Location(str(path), 1, 1),
@@ -79,6 +82,17 @@ def config_matches_file(config_spec: Any, path: Path) -> InputError | None:
         hint="keep the spec in the stack file only (no ESC environment or --config override), so drkit validates"
         " what is built",
     )
+
+
+def spec_to_build(report: StackReport, config_spec: Any, policies_dir: Path) -> Spec:
+    """What the program builds: the validated spec, or, when the file holds secrets, the engine's decrypted
+    copy of it (config_matches_file checked it is the same but for those values), with the same defaults."""
+    assert report.spec is not None
+    if not report.secrets:
+        return report.spec
+    policies = PolicySet.load(policies_dir)
+    raw = policies.spec_schema.with_defaults(config_spec)
+    return build_spec(raw, policies.tiers[raw["tier"]].objectives)
 
 
 def _canonical(value: Any) -> str:

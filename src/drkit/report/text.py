@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from drkit.errors import InputError
+from drkit.errors import InputError, format_key_path
 from drkit.report import summary_line
 from drkit.report.objective_rows import comparisons
+from drkit.spec.stackfile import SPEC_KEY
 from drkit.spec.units import format_duration
 from drkit.validate import StackReport
 
@@ -51,6 +52,10 @@ def _stack(report: StackReport) -> str:
         lines.append(f"  {label}  {rule.id} [{rule.severity}] {rule.name}")
         lines.extend(f"            {finding.location}: {finding.message}" for finding in result.findings)
         lines.append(f"            fix: {rule.remediation}")
+    for path, location in report.secrets:
+        lines.append(
+            f"  note      {location}: {format_key_path((SPEC_KEY, *path))} is a Pulumi secret: taken as given, not read"
+        )
     for waiver, location in report.unused_waivers:
         lines.append(f"  note      {location}: the waiver of {waiver.rule} silences nothing; remove it")
     return "\n".join(lines)
