@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from drkit.provision import cloud_init
 from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
+from drkit.provision.client_access import ClientAccess, client_access_output
 from drkit.provision.cloud_init import mirrored_prefixes
 from drkit.provision.errors import ProvisionError
 from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs
@@ -112,7 +113,12 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
     if endpoint is not None:
         home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
         global_endpoint = GlobalEndpoint("endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters), home)
-    return _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+    access = ClientAccess(stack, spec.registry.clients, ca, clusters) if ca and spec.registry.clients else None
+    outputs = _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+    outputs["clientAccess"] = client_access_output(
+        global_endpoint.url if global_endpoint else None, ca, clusters, access
+    )
+    return outputs
 
 
 def _outputs(
