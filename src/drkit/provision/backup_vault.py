@@ -90,6 +90,35 @@ def deny_insecure_transport(bucket: str) -> str:
     )
 
 
+def guard_bucket(
+    name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.s3.BucketServerSideEncryptionConfiguration:
+    """What every drkit bucket has: SSE-KMS by default with `key_arn` (DR402), no public access of any
+    kind, TLS-only requests. Returns the encryption configuration (replication waits on it)."""
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=name,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=opts,
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=name,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketPolicy(f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=opts)
+    return encryption
+
+
 def replication_policy(source: str, replica: str, source_key: str, replica_key: str) -> str:
     """What S3 replication needs and nothing more: read the source's versions, write replicas, use both keys."""
     statements: list[dict[str, Any]] = [
@@ -209,32 +238,7 @@ class BackupVault(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=self._opts(provider, bucket),
         )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=name,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=self._opts(provider, bucket),
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=name,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._opts(provider, bucket),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=self._opts(provider, bucket)
-        )
+        encryption = guard_bucket(name, key.arn, self._opts(provider, bucket))
         if target.object_lock is not None:
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock",

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from drkit.provision import tags
-from drkit.provision.backup_vault import MAX_BUCKET_NAME, deny_insecure_transport
+from drkit.provision.backup_vault import MAX_BUCKET_NAME, guard_bucket
 from drkit.provision.errors import ProvisionError
 from drkit.provision.stack_config import BACKUP_BUCKET_PREFIX
 
@@ -50,30 +50,10 @@ def transfer_bucket(
     # The region's registry key by default (DR402: every bucket KMS-encrypted): the controller uploads without
     # SSE headers and S3 applies it; a member's presigned fetch decrypts with the signer's (the operator's)
     # rights, so the operator needs kms:Decrypt on that key, the members nothing more.
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-encryption",
-        bucket=name,
-        rules=[
-            {
-                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
-                "bucket_key_enabled": True,
-            }
-        ],
-        opts=opts(bucket),
-    )
-    aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access",
-        bucket=name,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=opts(bucket),
-    )
+    guard_bucket(name, key_arn, opts(bucket))
     aws.s3.BucketOwnershipControls(
         f"{name}-ownership", bucket=name, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts(bucket)
     )
-    aws.s3.BucketPolicy(f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=opts(bucket))
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle",
         bucket=name,
