@@ -138,26 +138,25 @@ class GuardMetrics:
         self.clock = clock
         self.registry = CollectorRegistry()
         names = ["stack", "region"]
-        self.lease_held = Gauge(
-            "drkit_guard_lease_held", "1 while this guard's lease holds the witness key.", names, registry=self.registry
+
+        def gauge(name: str, text: str) -> Gauge:
+            return Gauge(name, text, names, registry=self.registry)
+
+        self.lease_held = gauge(
+            "drkit_guard_lease_held",
+            "1 while this guard's lease holds the witness key.",
         )
-        self.ttl_left = Gauge(
+        self.ttl_left = gauge(
             "drkit_guard_lease_ttl_remaining_seconds",
             "Seconds left on the witness key's lease, as this guard last saw it (its own when it holds the key).",
-            names,
-            registry=self.registry,
         )
-        self.last_renew = Gauge(
+        self.last_renew = gauge(
             "drkit_guard_last_renew_timestamp_seconds",
             "Wall time this guard last wrote the witness key under its lease.",
-            names,
-            registry=self.registry,
         )
-        self.last_decision = Gauge(
+        self.last_decision = gauge(
             "drkit_guard_last_decision_timestamp_seconds",
             "Wall time of this guard's last turn: a loop that stopped turning leaves it behind.",
-            names,
-            registry=self.registry,
         )
         self.decisions = Counter(
             "drkit_guard_decisions",
@@ -165,32 +164,25 @@ class GuardMetrics:
             [*names, "decision"],
             registry=self.registry,
         )
-        self.paused = Gauge(
-            "drkit_guard_paused", "1 while automatic promotion is paused (maintenance).", names, registry=self.registry
+        self.paused = gauge(
+            "drkit_guard_paused",
+            "1 while automatic promotion is paused (maintenance).",
         )
-        self.fenced = Gauge(
+        self.fenced = gauge(
             "drkit_region_fenced",
             "1 while the region is fenced: self-fenced by its guard, or an old primary after a failover.",
-            names,
-            registry=self.registry,
         )
-        self.primary = Gauge(
+        self.primary = gauge(
             "drkit_region_primary",
             "1 while the region's role is primary (serving unless drkit_region_fenced says it fenced itself).",
-            names,
-            registry=self.registry,
         )
-        self.lease_ttl = Gauge(
+        self.lease_ttl = gauge(
             "drkit_guard_lease_ttl_seconds",
             "The TTL of the guard's lease at the witness.",
-            names,
-            registry=self.registry,
         )
-        self.max_lag = Gauge(
+        self.max_lag = gauge(
             "drkit_replication_max_lag_seconds",
             "replication.maxLag of the spec: how far behind a standby may be and still be promoted.",
-            names,
-            registry=self.registry,
         )
         for kind in KINDS:  # every label set from the start, so increase() sees the first decision of a kind
             self.decisions.labels(stack=stack, region=region, decision=kind)
