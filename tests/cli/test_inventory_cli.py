@@ -89,3 +89,13 @@ def test_members_and_mirrors_are_reached_over_ssm_as_root(prod_outputs: Path, tm
         assert host["ansible_aws_ssm_bucket_name"].endswith(f"-{region}-ssm")
     ids = [host["ansible_aws_ssm_instance_id"] for _, host in hosts]
     assert len(set(ids)) == len(ids), "one instance per host"
+
+
+def test_each_member_can_refetch_its_own_certificates(prod_outputs: Path, tmp_path: Path) -> None:
+    """Certificate rotation (rotate-certificates.yml) runs this on each stopped member: its own secret."""
+    target = tmp_path / "prod.yml"
+    assert inventory("--stack", "prod", "--from-outputs", str(prod_outputs), "-o", str(target)).exit_code == 0
+    regions = yaml.safe_load(target.read_text(encoding="utf-8"))["all"]["children"]["registry"]["children"]
+    commands = [host["drkit_tls_refresh_command"] for group in regions.values() for host in group["hosts"].values()]
+    assert all(command.startswith("/usr/local/sbin/drkit-fetch-tls arn:") for command in commands)
+    assert len(set(commands)) == len(commands), "one secret per member"

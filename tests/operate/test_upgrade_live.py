@@ -237,21 +237,42 @@ def report_windows(lab: Lab) -> dict[str, tuple[float, float]]:
     raise AssertionError("no finished upgrade report of the primary in the artifacts")
 
 
-def test_a_rolling_restart_restarts_every_member_one_at_a_time(lab: tuple[Lab, LabTracker]) -> None:
+# Run on each stopped member by the rotation: records whether its client port was closed at that moment.
+REFRESH = (
+    "python3 -c \"import socket, sys; s = socket.socket(); closed = s.connect_ex(('127.0.0.1', int(sys.argv[1])));"
+    " open(sys.argv[2], 'a').write('closed' if closed else 'open')\""
+    " {{ drkit_client_url | urlsplit('port') }} {{ drkit_rotation_log }}/{{ inventory_hostname }}"
+)
+
+
+def test_a_certificate_rotation_restarts_every_member_one_at_a_time_refreshing_each_while_stopped(
+    lab: tuple[Lab, LabTracker], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """rotate-certificates.yml: the rolling restart with each member's drkit_tls_refresh_command run while it is
+    stopped (the lab has no TLS: the command here records the member's port state instead of fetching keys),
+    under a writer that must lose no acknowledged write."""
     the_lab, tracker = lab
-    before = pids(the_lab)
+    log = tmp_path_factory.mktemp("rotation")
+    # The members run TARGET by now; the inventory's version is the spec's (SOURCE), as drkit upgrade would pass.
+    at = ("-e", f"drkit_upgrade_version={TARGET}")
+    refused = playbook(the_lab, "rotate-certificates", *at, "-e", "drkit_upgrade_confirm=yes")
+    assert refused.returncode != 0 and "has none" in refused.stdout and "Nothing was changed" in refused.stdout
+    primary = the_lab.plan.primary.members
+    before = member_pids(the_lab, primary)  # the playbook rotates one region: the primary's by default
     endpoint = f"http://127.0.0.1:{the_lab.plan.endpoint_port}"
     ledger = Ledger(endpoint, prefix="/restart/ledger/", rate=40)
     ledger.start()
     try:
-        result = drkit(the_lab, "upgrade", "--to", TARGET, "--restart", "--yes")
+        extra = {"drkit_upgrade_confirm": "yes", "drkit_tls_refresh_command": REFRESH, "drkit_rotation_log": str(log)}
+        result = playbook(the_lab, "rotate-certificates", *at, "-e", json.dumps(extra))
     finally:
         ledger.stop()
     tracker.record()
-    assert result.returncode == 0, result.stdout + result.stderr
-    after = pids(the_lab)
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = member_pids(the_lab, primary)
     assert all(after[name] != before[name] for name in before), "every member restarted"
     assert set(running_versions(the_lab).values()) == {TARGET}
-    assert "restart 3.5.1 -> 3.5.1 done" in result.stdout
+    refreshed = {path.name: path.read_text() for path in log.iterdir()}
+    assert refreshed == {member.name: "closed" for member in primary}, refreshed
     stored = etcd_client.values(the_lab.plan.primary.members[0].client_url, "/restart/ledger/")
     assert all(stored.get(ack.key) == ack.value for ack in ledger.acks)

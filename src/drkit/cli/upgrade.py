@@ -30,6 +30,11 @@ from drkit.spec.model import Spec
     help="The etcd version to run, like 3.5.17. Default: the spec's registry.version.",
 )
 @click.option("--restart", is_flag=True, help="Restart members already on the version too (a rolling restart).")
+@click.option(
+    "--refresh-tls",
+    is_flag=True,
+    help="With --restart: rotate certificates, each member fetching its reissued key and certificate while stopped.",
+)
 @click.option("--yes", is_flag=True, help="Really upgrade. Without it: check everything and print the plan only.")
 @click.option(
     "--gate-timeout",
@@ -45,6 +50,7 @@ def upgrade(
     state_dir: Path | None,
     version: str | None,
     restart: bool,
+    refresh_tls: bool,
     yes: bool,
     gate_timeout: int,
 ) -> None:
@@ -62,7 +68,8 @@ def upgrade(
     target = version or spec.registry.version
     extravars: dict[str, Any] = {
         "drkit_upgrade_version": target,
-        "drkit_upgrade_restart": restart,
+        "drkit_upgrade_restart": restart or refresh_tls,
+        "drkit_upgrade_refresh_tls": refresh_tls,
         "drkit_upgrade_gate_timeout": gate_timeout,
         "drkit_upgrade_unsafe_release_reason": _release_waiver(stack, spec, target),
     }

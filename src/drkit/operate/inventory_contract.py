@@ -76,6 +76,8 @@ class MemberVars:
     drkit_etcd_current_link: str
     drkit_start_command: str
     drkit_stop_command: str
+    # TLS stacks on the cloud: re-fetch this member's key and certificate (certificate rotation).
+    drkit_tls_refresh_command: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ fi
 for tool in etcd etcdctl etcdutl; do [ -e "@PATH@/$tool" ] || ln -sf "@CURRENT@/$tool" "@PATH@/$tool"; done
 """
 
+# Writes the instance's CA, certificate and key from its secret: at boot, and again to rotate certificates.
+FETCH_TLS = "/usr/local/sbin/drkit-fetch-tls"
 _FETCH_TLS = """#!/bin/sh
 # Write this instance's CA, certificate and key from its Secrets Manager secret (JSON: ca, cert, key).
 set -eu
@@ -253,14 +255,14 @@ def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
 def _common_files(boot: Boot) -> list[dict[str, str]]:
     return [
         _file(INSTALL_ETCD, _INSTALL_ETCD, "0755"),
-        _file("/usr/local/sbin/drkit-fetch-tls", _FETCH_TLS, "0755"),
+        _file(FETCH_TLS, _FETCH_TLS, "0755"),
     ]
 
 
 def _common_commands(boot: Boot) -> list[list[str]]:
     return [
         [INSTALL_ETCD, boot.version, boot.arch, ETCD_RELEASES],
-        ["/usr/local/sbin/drkit-fetch-tls", boot.tls_secret_id, boot.region],
+        [FETCH_TLS, boot.tls_secret_id, boot.region],
     ]
 
 

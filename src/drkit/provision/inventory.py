@@ -35,6 +35,7 @@ class ClusterFacts:
     client_endpoint: str  # through the region's NLB
     instance_ids: tuple[str, ...] = ()  # in placement order
     transfer_bucket: str = ""  # the region's SSM transfer bucket (drkit.provision.ssm_transfer)
+    tls_secret_arns: tuple[str, ...] = ()  # each member's TLS secret, in placement order (TLS stacks)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def inventory_document(
                         drkit_etcd_current_link=cloud_init.CURRENT_LINK,
                         drkit_start_command=f"{_SYSTEMCTL} start etcd",
                         drkit_stop_command=f"{_SYSTEMCTL} stop etcd",
+                        drkit_tls_refresh_command=(
+                            f"{cloud_init.FETCH_TLS} {cluster.tls_secret_arns[member.index]} {cluster.region}"
+                            if cluster.tls_secret_arns
+                            else None
+                        ),
                     )
                 ),
             }

@@ -98,6 +98,7 @@ class RegistryCluster(pulumi.ComponentResource):
         self._security_groups()
         self._load_balancers()
         secrets = self._tls_secrets()
+        self.tls_secret_arns = [secret.arn for secret in secrets]  # by member index (the inventory's refresh)
         profile = self._instance_profile(secrets)
         self._members(secrets, profile)
         self.register_outputs(

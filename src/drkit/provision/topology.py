@@ -154,6 +154,7 @@ def _outputs(
                 parts["endpoints"][i],
                 tuple(parts["instances"][i]),
                 c.transfer_bucket_name,
+                tuple(parts["tls"][i]),
             )
             for i, c in enumerate(clusters)
         ]
@@ -170,6 +171,7 @@ def _outputs(
         endpoints=[cluster.client_endpoint for cluster in clusters],
         mirrors=[mirror.private_ip for mirror in mirrors],
         instances=[[instance.id for instance in cluster.instances] for cluster in clusters],
+        tls=[cluster.tls_secret_arns for cluster in clusters],
         mirror_ids=[mirror.instance.id for mirror in mirrors],
         endpoint=endpoint.url if endpoint else None,
         keys=[vault.key.arn for vault in vaults],
