@@ -20,6 +20,7 @@ from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, in
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs
 from drkit.provision.tls import CertificateAuthority, certificate_authority
+from drkit.provision.witness import Witness, WitnessArgs
 from drkit.spec.model import Spec
 
 # Global Accelerator's API is served from us-west-2 only, whatever regions its endpoints are in.
@@ -108,11 +109,18 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
                     StandbyReplicatorArgs(stack, spec.registry, spec.replication, ca, clusters[0], standby),
                 )
             )
+    witness = None
+    spec_witness = spec.recovery.witness
+    if spec_witness is not None and spec_witness.placement in ("region", "cluster"):
+        witness = Witness("witness", WitnessArgs(stack, spec_witness, spec.registry, ca, clusters), provider)
     global_endpoint = None
     if endpoint is not None:
         home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
         global_endpoint = GlobalEndpoint("endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters), home)
-    return _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+    outputs = _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+    # Where the guards renew and read the primary's lease (drkit.failover.guard --endpoints), by region.
+    outputs["witnessEndpoints"] = witness.endpoints if witness else {}
+    return outputs
 
 
 def _outputs(
