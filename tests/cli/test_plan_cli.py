@@ -123,3 +123,14 @@ def test_azs_pinned_in_the_stack_file_reach_the_plan(tmp_path: Path) -> None:
     assert "us-east-1d" not in result.output and "us-west-2d" not in result.output
     # use2-az1 is us-east-2c in the mocks' account.
     assert "us-east-2c" in result.output and "us-east-2a" not in result.output
+
+
+def test_a_witness_region_pinned_to_several_zones_is_refused(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, "prod", committed_spec("prod"))
+    document = yaml.safe_load(path.read_text())
+    document["config"]["drkit:availabilityZones"] = {"us-east-2": ["use2-az1", "use2-az2"]}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = plan("--stack", "prod", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 2, result.output
+    assert "drkit:availabilityZones.us-east-2 lists 2 zones, but us-east-2 is a witness region" in result.output
+    assert "Traceback" not in result.output

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision import cloud_init, tags
+from drkit.provision import cloud_init, stack_config, tags
+from drkit.provision.errors import ProvisionError
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.network import Network, available_azs, create_network
 from drkit.provision.registry_cluster import RegistryCluster, member_policy
@@ -95,8 +96,15 @@ class Witness(pulumi.ComponentResource):
         return tags.tags(self.args.stack, region, "witness", name, **extra)
 
     def _azs(self, region: str, index: int) -> list[str]:
-        # One AZ: the witness is one member per region (its cluster, for placement cluster, spans regions).
-        return available_azs(_witness_region(region, index), self.provider(region))[:1]
+        """One AZ: the witness is one member per region (for placement cluster, its cluster spans regions).
+        Pinned like a registry region's (drkit:availabilityZones), with one zone."""
+        pinned = stack_config.pinned_zones(region)
+        if pinned is not None and len(pinned) != 1:
+            raise ProvisionError(
+                f"drkit:availabilityZones.{region} lists {len(pinned)} zones, but {region} is a witness region"
+                f" (drkit:spec.recovery.witness.regions[{index}]) with one member: list exactly one zone"
+            )
+        return available_azs(_witness_region(region, index), self.provider(region))
 
     @property
     def endpoints(self) -> dict[str, str]:
