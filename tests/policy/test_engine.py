@@ -52,7 +52,10 @@ def test_committed_stacks_pass(stack: str, policies: PolicySet) -> None:
 
 def test_expired_waiver_no_longer_silences_its_rule(policies: PolicySet, tmp_path: Path) -> None:
     report, path = run(
-        policies, tmp_path, "prod", {"registry": {"tls": False}, "waivers": [waiver("DR102", "2026-11-21")]}
+        policies,
+        tmp_path,
+        "prod",
+        {"registry": {"tls": False, "clients": []}, "waivers": [waiver("DR102", "2026-11-21")]},
     )
     assert report.verdict == "fail"
     tls = result(report, "DR102")
@@ -77,7 +80,10 @@ def test_expired_waiver_of_an_advisory_rule_fails_the_stack_through_dr901(polici
 
 def test_current_waiver_turns_a_failure_into_waived(policies: PolicySet, tmp_path: Path) -> None:
     report, _ = run(
-        policies, tmp_path, "prod", {"registry": {"tls": False}, "waivers": [waiver("DR102", "2027-05-31")]}
+        policies,
+        tmp_path,
+        "prod",
+        {"registry": {"tls": False, "clients": []}, "waivers": [waiver("DR102", "2027-05-31")]},
     )
     tls = result(report, "DR102")
     assert tls.status == "waived"
@@ -91,7 +97,10 @@ def test_current_waiver_turns_a_failure_into_waived(policies: PolicySet, tmp_pat
 
 def test_waiver_expiring_today_still_holds(policies: PolicySet, tmp_path: Path) -> None:
     report, _ = run(
-        policies, tmp_path, "prod", {"registry": {"tls": False}, "waivers": [waiver("DR102", TODAY.isoformat())]}
+        policies,
+        tmp_path,
+        "prod",
+        {"registry": {"tls": False, "clients": []}, "waivers": [waiver("DR102", TODAY.isoformat())]},
     )
     assert result(report, "DR102").status == "waived"
     assert result(report, "DR901").status == "pass"
@@ -109,7 +118,10 @@ def test_waiver_silencing_nothing_is_unused(policies: PolicySet, tmp_path: Path)
         policies,
         tmp_path,
         "prod",
-        {"registry": {"tls": False}, "waivers": [waiver("DR102", "2027-05-31"), waiver("DR202", "2027-05-31")]},
+        {
+            "registry": {"tls": False, "clients": []},
+            "waivers": [waiver("DR102", "2027-05-31"), waiver("DR202", "2027-05-31")],
+        },
     )
     assert report.verdict == "pass"
     assert result(report, "DR202").status == "pass"
@@ -182,7 +194,7 @@ def test_tls_is_advisory_for_sandbox(policies: PolicySet, tmp_path: Path) -> Non
 
 
 def test_tls_is_mandatory_for_standard(policies: PolicySet, tmp_path: Path) -> None:
-    report, _ = run(policies, tmp_path, "staging", {"registry": {"tls": False}})
+    report, _ = run(policies, tmp_path, "staging", {"registry": {"tls": False, "clients": []}})
     assert result(report, "DR102").status == "fail"
     assert report.verdict == "fail"
 

@@ -18,7 +18,10 @@ Gardener GEP-17's owner record). The rules, checked every `loop_wait`:
   default). A witness outage longer than the TTL therefore stops writes; run it in three places in
   production, and pause the guards (`drkit sandbox guards pause`) for witness maintenance.
 
-    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1]
+    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1] [--metrics-address H:P]
+
+After each turn the guard reports (drkit.failover.guard_metrics): its state file for `drkit sandbox status`,
+and Prometheus metrics on --metrics-address for the alert rules in policies/alerts/.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 from drkit.failover import registry
 from drkit.failover.engine import FailoverRefusedError, Request, carry_out
+from drkit.failover.guard_metrics import GuardReporter
 from drkit.failover.lab import lab_deployment
 from drkit.operate.collection import Gateway, GatewayError, b64
 from drkit.sandbox.lab import Lab
@@ -75,6 +79,12 @@ class Witness:
         self.timing = timing
         self.lease = 0
         self.seen_revision = 0  # the key's mod_revision when last read (0: absent)
+        # The TTL the witness last reported, and when (for status and metrics, drkit.failover.guard_metrics):
+        # of the key's lease on a read, of this guard's own lease on a keep-alive or grant.
+        self.read_ttl: int | None = None
+        self.read_ttl_at = 0.0
+        self.own_ttl: int | None = None
+        self.own_ttl_at = 0.0
 
     def read(self) -> tuple[dict[str, Any] | None, int]:
         """The record (None when the key is gone) and the seconds its lease has left (-1: expired)."""
@@ -82,11 +92,13 @@ class Witness:
         kvs = result.get("kvs", [])
         if not kvs:
             self.seen_revision = 0
+            self.read_ttl, self.read_ttl_at = 0, time.time()
             return None, 0
         self.seen_revision = int(kvs[0]["mod_revision"])
         record = json.loads(base64.b64decode(kvs[0].get("value", "")))
         lease = int(kvs[0].get("lease", 0) or 0)
         left = int(self.gateway.call("/v3/lease/timetolive", {"ID": str(lease)}).get("TTL", -1)) if lease else -1
+        self.read_ttl, self.read_ttl_at = left, time.time()
         return record, left
 
     def take_expired(self, record: dict[str, Any]) -> bool:
@@ -103,8 +115,10 @@ class Witness:
         if self.lease:
             alive = self.gateway.call("/v3/lease/keepalive", {"ID": str(self.lease)}).get("result", {})
             if int(alive.get("TTL", 0) or 0) > 0:
+                self.own_ttl, self.own_ttl_at = int(alive["TTL"]), time.time()
                 return
         self.lease = self.gateway.grant(self.timing.ttl)
+        self.own_ttl, self.own_ttl_at = self.timing.ttl, time.time()
 
     def hold(self, record: dict[str, Any]) -> bool:
         """Write the record if the key is absent or already ours; False when another region holds it."""
@@ -260,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=5)
     parser.add_argument("--loop-wait", type=float, default=1.0)
     parser.add_argument("--retry-timeout", type=float, default=1.0)
+    parser.add_argument(
+        "--metrics-address", metavar="HOST:PORT", help="Serve Prometheus metrics at http://HOST:PORT/metrics."
+    )
     args = parser.parse_args(argv)
     timing = Timing(args.ttl, args.loop_wait, args.retry_timeout)
     try:
@@ -268,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     guard = Guard(args.state_dir, args.region, timing)
+    reporter = GuardReporter(args.state_dir, args.region)
+    if args.metrics_address:
+        host, _, port = args.metrics_address.rpartition(":")
+        try:
+            reporter.serve(host or "127.0.0.1", int(port))
+        except (OSError, ValueError, KeyError) as error:  # guarding matters more than being watched: go on
+            print(f"metrics not served on {args.metrics_address}: {error}", file=sys.stderr, flush=True)
     last = ""
     while True:
         started = time.monotonic()
@@ -275,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
             decision = guard.step()
         except Exception as error:
             decision = f"error: {type(error).__name__}: {error}"
-        record_decision(args.state_dir, args.region, decision, time.time())
+        try:
+            reporter.report(guard, decision, time.time())
+        except Exception as error:  # reporting must never stop the guard: keep the bare decision at least
+            record_decision(args.state_dir, args.region, f"{decision} (not reported: {error})", time.time())
         if decision != last:
             print(f"{time.strftime('%H:%M:%S')} {decision}", flush=True)
             last = decision

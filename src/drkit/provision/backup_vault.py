@@ -33,7 +33,7 @@ class BackupVaultArgs:
 
 
 # S3 bucket names: 3-63 characters, one namespace for every AWS account.
-_MAX_BUCKET_NAME = 63
+MAX_BUCKET_NAME = 63
 
 
 def default_prefix(stack: str, account: str) -> str:
@@ -47,9 +47,9 @@ def bucket_name(prefix: str, region: str, index: int) -> str:
     `prefix`: drkit:backupBucketPrefix from the stack config, else default_prefix()."""
     suffix = f"-{index}" if index else ""
     name = f"{prefix}-{region}{suffix}"
-    if len(name) > _MAX_BUCKET_NAME:
+    if len(name) > MAX_BUCKET_NAME:
         raise ProvisionError(
-            f"backup bucket name {name} is {len(name)} characters, S3 allows {_MAX_BUCKET_NAME}: set a shorter"
+            f"backup bucket name {name} is {len(name)} characters, S3 allows {MAX_BUCKET_NAME}: set a shorter"
             f" drkit:{stack_config.BACKUP_BUCKET_PREFIX} in the stack config"
         )
     return name
@@ -88,6 +88,35 @@ def deny_insecure_transport(bucket: str) -> str:
             ],
         }
     )
+
+
+def guard_bucket(
+    name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.s3.BucketServerSideEncryptionConfiguration:
+    """What every drkit bucket has: SSE-KMS by default with `key_arn` (DR402), no public access of any
+    kind, TLS-only requests. Returns the encryption configuration (replication waits on it)."""
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=name,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=opts,
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=name,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketPolicy(f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=opts)
+    return encryption
 
 
 def replication_policy(source: str, replica: str, source_key: str, replica_key: str) -> str:
@@ -209,32 +238,7 @@ class BackupVault(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=self._opts(provider, bucket),
         )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=name,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=self._opts(provider, bucket),
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=name,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._opts(provider, bucket),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=name, policy=deny_insecure_transport(name), opts=self._opts(provider, bucket)
-        )
+        encryption = guard_bucket(name, key.arn, self._opts(provider, bucket))
         if target.object_lock is not None:
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock",

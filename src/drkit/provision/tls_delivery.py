@@ -21,10 +21,11 @@ def tls_secret(
     kms_key: aws.kms.Key,
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
+    description: str = "TLS key and certificate of one registry instance, read by cloud-init at boot (drkit).",
 ) -> aws.secretsmanager.Secret:
     holder = aws.secretsmanager.Secret(
         name,
-        description="TLS key and certificate of one registry instance, read by cloud-init at boot (drkit).",
+        description=description,
         kms_key_id=kms_key.arn,
         recovery_window_in_days=7,
         tags={**tags, "drkit:role": "tls-material"},

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from drkit.provision import cloud_init
 from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
+from drkit.provision.client_access import ClientAccess, client_access_output
 from drkit.provision.cloud_init import mirrored_prefixes
 from drkit.provision.errors import ProvisionError
 from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs
@@ -117,7 +118,11 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
     if endpoint is not None:
         home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
         global_endpoint = GlobalEndpoint("endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters), home)
+    access = ClientAccess(stack, spec.registry.clients, ca, clusters) if ca and spec.registry.clients else None
     outputs = _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
+    outputs["clientAccess"] = client_access_output(
+        global_endpoint.url if global_endpoint else None, ca, clusters, access
+    )
     # Where the guards renew and read the primary's lease (drkit.failover.guard --endpoints), by region.
     outputs["witnessEndpoints"] = witness.endpoints if witness else {}
     return outputs
@@ -149,17 +154,30 @@ def _outputs(
 
     def document(parts: dict[str, Any]) -> dict[str, Any]:
         facts = [
-            ClusterFacts(c.args.region.name, c.args.region.role, tuple(c.placements), parts["endpoints"][i])
+            ClusterFacts(
+                c.args.region.name,
+                c.args.region.role,
+                tuple(c.placements),
+                parts["endpoints"][i],
+                tuple(parts["instances"][i]),
+                c.transfer_bucket_name,
+            )
             for i, c in enumerate(clusters)
         ]
+        transfer = {c.args.region.name: c.transfer_bucket_name for c in clusters}
         mirror_facts = [
-            MirrorFacts(f"{m.region}-mirror", m.region, parts["mirrors"][i], units) for i, m in enumerate(mirrors)
+            MirrorFacts(
+                f"{m.region}-mirror", m.region, parts["mirrors"][i], units, parts["mirror_ids"][i], transfer[m.region]
+            )
+            for i, m in enumerate(mirrors)
         ]
         return inventory_document(stack, spec, facts, backup_facts(parts["keys"]), parts["endpoint"], mirror_facts)
 
     inventory = pulumi.Output.all(
         endpoints=[cluster.client_endpoint for cluster in clusters],
         mirrors=[mirror.private_ip for mirror in mirrors],
+        instances=[[instance.id for instance in cluster.instances] for cluster in clusters],
+        mirror_ids=[mirror.instance.id for mirror in mirrors],
         endpoint=endpoint.url if endpoint else None,
         keys=[vault.key.arn for vault in vaults],
     ).apply(document)

@@ -91,12 +91,14 @@ def witness_command(plan: LabPlan, paths: LabPaths, binaries: EtcdBinaries) -> l
 def guard_command(plan: LabPlan, region: str, paths: LabPaths) -> list[str]:
     """The region's guard, inside the region's namespace when the lab has them: what cuts the region off
     cuts its guard off too, as a guard next to the members would be."""
+    host, port = plan.guard_metrics_address(region)
     command = [
         _python(),
         "-m",
         "drkit.failover.guard",
         f"--state-dir={paths.root}",
         f"--region={region}",
+        f"--metrics-address={host}:{port}",
         # The spec's recovery.witness timing (drkit validate checked it, DR008); the guard checks it again.
         f"--ttl={plan.witness_ttl_s}",
         f"--loop-wait={plan.witness_loop_wait_s:g}",

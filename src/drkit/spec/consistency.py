@@ -41,6 +41,7 @@ def check(spec: dict[str, Any], locate: Locate, prefix: KeyPath) -> list[InputEr
         *_ports(spec["registry"], error),
         *_timing(spec["registry"], error),
         *_client_cidrs(spec["registry"], error),
+        *_clients(spec["registry"], error),
         *_networks(spec["regions"], error),
         *_witness(spec["recovery"], spec["regions"], error),
     ]
@@ -109,6 +110,15 @@ def _client_cidrs(registry: dict[str, Any], error: Report) -> Iterator[InputErro
                 f"{cidr} opens the registry's client port to the whole internet (DR405 rejects it at plan time)",
                 "name the client networks, or use network.clientSecurityGroupIds",
             )
+
+
+def _clients(registry: dict[str, Any], error: Report) -> Iterator[InputError]:
+    if registry.get("clients") and not registry["tls"]:
+        yield error(
+            ("registry", "clients"),
+            "client certificates need TLS: with registry.tls false the registry takes no certificate",
+            "set registry.tls: true, or remove registry.clients",
+        )
 
 
 def _networks(regions: list[dict[str, Any]], error: Report) -> Iterator[InputError]:

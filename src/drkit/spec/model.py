@@ -38,6 +38,7 @@ class Registry:
     peer_port: int
     metrics_port: int
     client_cidrs: tuple[str, ...]
+    clients: tuple[str, ...] = ()  # names that get a client certificate from the stack's CA
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
         peer_port=registry_raw["peerPort"],
         metrics_port=registry_raw["metricsPort"],
         client_cidrs=tuple(registry_raw["clientCidrs"]),
+        clients=tuple(registry_raw.get("clients", ())),
     )
     regions = tuple(
         Region(
