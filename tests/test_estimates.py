@@ -22,8 +22,8 @@ def test_prod(policies: PolicySet) -> None:
     assert result["member"].rto == pytest.approx(2.1)  # 2 x 1s election timeout + 100ms heartbeat
     assert result["member"].rpo == 0
     assert result["az"].rto == pytest.approx(2.1)
-    # health check 10s x 3 + DNS TTL 30s + promotion 30s; automatic promotion adds no operator time
-    assert result["region"].rto == 90
+    # witness lease 30s + guard loop 10s + DNS TTL 30s + promotion 30s; automatic promotion adds no operator time
+    assert result["region"].rto == 100
     assert result["region"].rpo == 5  # mirror max lag
     # operator 5m + 2GiB at 50MiB/s (41s) + 30s start
     assert result["data"].rto == pytest.approx(300 + 2048 / 50 + 30)
@@ -39,7 +39,36 @@ def test_global_accelerator_has_no_dns_ttl(policies: PolicySet) -> None:
     spec = patched(
         committed_spec("prod"), {"globalEndpoint": {"type": "global-accelerator", "zone": None, "name": None}}
     )
-    assert estimates(policies, spec)["region"].rto == 60
+    assert estimates(policies, spec)["region"].rto == 30 + 10 + 30
+
+
+def test_automatic_promotion_detects_by_the_witness_lease(policies: PolicySet) -> None:
+    """A standby's guard may promote only once the primary's lease expired at the witness, and notices on its
+    next loop: detection is leaseTtl + loopWait, whatever the endpoint's health checks would say."""
+    spec = patched(
+        committed_spec("prod"),
+        {
+            "recovery": {"witness": {"leaseTtl": "20s", "loopWait": "4s", "retryTimeout": "3s"}},
+            "globalEndpoint": {"healthCheck": {"interval": "30s", "failureThreshold": 10}},
+        },
+    )
+    region = estimates(policies, spec)["region"]
+    assert region.rto == 20 + 4 + 30 + 30  # lease + loop + DNS TTL + promotion; the health check plays no part
+    assert region.rto_basis == "witness lease expires 20s + guard loop 4s + DNS TTL 30s + promotion 30s"
+
+
+def test_the_lab_promotes_within_its_lease(policies: PolicySet) -> None:
+    region = estimates(policies, committed_spec("local"))["region"]
+    assert region.rto == 5 + 1 + 10  # lease 5s + loop 1s + promotion 10s; HAProxy switches at once
+    assert "witness lease expires 5s + guard loop 1s" in region.rto_basis
+
+
+def test_automatic_without_witness_keeps_the_health_check_estimate(policies: PolicySet) -> None:
+    # DR006 fails this spec; the estimate still follows the endpoint's own detection.
+    spec = patched(committed_spec("prod"), {"recovery": {"witness": None}})
+    region = estimates(policies, spec)["region"]
+    assert region.rto == 90
+    assert region.rto_basis.startswith("health check 10s x 3 + DNS TTL 30s")
 
 
 def test_standby_without_mirror_is_loaded_from_the_offsite_backup(policies: PolicySet) -> None:
@@ -73,7 +102,7 @@ def test_losing_quorum_with_an_az_falls_back_to_failover(policies: PolicySet) ->
         },
     )
     result = estimates(policies, spec)
-    assert result["az"].rto == 90
+    assert result["az"].rto == 100  # the region failover's: witness lease 30s + loop 10s + DNS 30s + promotion 30s
     assert result["az"].rpo == 5
     assert "quorum" in result["az"].rto_basis
 
@@ -91,12 +120,12 @@ def test_quorum_loss_takes_the_path_that_meets_the_objectives(policies: PolicySe
             {"name": "us-west-2", "role": "standby"},
         ]
     }
-    # failover (1m30s, RPO 5s) meets an az objective of 5m / 10s; the in-place restore (6m11s, 15m) does not
+    # failover (1m40s, RPO 5s) meets an az objective of 5m / 10s; the in-place restore (6m11s, 15m) does not
     chosen = estimates(policies, patched(prod, {**one_az, "objectives": {"az": {"rto": "5m", "rpo": "10s"}}}))["az"]
-    assert (chosen.rto, chosen.rpo) == (90, 5)
+    assert (chosen.rto, chosen.rpo) == (100, 5)
     # when both paths meet the objectives, failover (listed first) is kept
     relaxed = estimates(policies, patched(prod, {**one_az, "objectives": {"az": {"rto": "10m", "rpo": "20m"}}}))["az"]
-    assert relaxed.rto == 90
+    assert relaxed.rto == 100
     # with a slow manual failover the in-place restore is faster and is taken
     manual = patched(
         prod,

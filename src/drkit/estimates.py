@@ -114,6 +114,29 @@ def _detection(spec: Spec) -> tuple[float, str]:
     return seconds, basis
 
 
+def _witness_detection(spec: Spec) -> tuple[float, str] | None:
+    """Automatic promotion through a witness (drkit.failover.guard) detects a lost primary by its lease: a
+    standby may act only once the lease the primary last renewed has expired at the witness (leaseTtl), and
+    its guard notices on its next loop (up to loopWait later). After the promotion, clients of a DNS
+    endpoint still hold the old answer for up to the record's TTL; an accelerator or HAProxy switches at once;
+    without a global endpoint an operator re-points the clients.
+    None when promotion is manual or there is no witness (DR006 fails that spec)."""
+    witness = spec.recovery.witness
+    if spec.recovery.promotion != "automatic" or witness is None:
+        return None
+    seconds = witness.lease_ttl + witness.loop_wait
+    basis = f"witness lease expires {fmt(witness.lease_ttl)} + guard loop {fmt(witness.loop_wait)}"
+    endpoint = spec.global_endpoint
+    if endpoint is None:
+        # The guard promotes, but nothing moves the clients: someone re-points them.
+        seconds += spec.recovery.operator_response
+        basis += f" + no global endpoint: operator {fmt(spec.recovery.operator_response)}"
+    elif endpoint.type == "route53-failover":
+        seconds += endpoint.ttl
+        basis += f" + DNS TTL {fmt(endpoint.ttl)}"
+    return seconds, basis
+
+
 def _region(spec: Spec) -> Estimate:
     if not spec.standbys:
         rpo, rpo_basis = _offsite_backup_rpo(spec)
@@ -122,7 +145,7 @@ def _region(spec: Spec) -> Estimate:
         restore, restore_basis = _restore_seconds(spec)
         rebuild = spec.recovery.rebuild_time
         return Estimate(rebuild + restore, rpo, f"no standby: rebuild {fmt(rebuild)} + {restore_basis}", rpo_basis)
-    detection, basis = _detection(spec)
+    detection, basis = _witness_detection(spec) or _detection(spec)
     rto = detection + spec.recovery.promotion_time
     basis += f" + promotion {fmt(spec.recovery.promotion_time)}"
     if spec.recovery.promotion == "manual" and spec.global_endpoint is not None:

@@ -102,8 +102,8 @@ def test_json_plan_shows_each_resources_options_and_the_az_warning() -> None:
     bucket = ("aws:s3/bucket:Bucket", "drkit-prod-backups-123456789012-us-east-1")
     assert options[bucket] == {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
     assert options[("aws:lb/loadBalancer:LoadBalancer", "us-east-1-client")]["protect"] is False
-    # The committed example stacks leave AZs to the look-up: the plan says so, per region.
-    assert [w.split(":")[0] for w in document["warnings"]] == ["us-east-1", "us-west-2"]
+    # The committed example stacks leave AZs to the look-up: the plan says so, per region (the witness's too).
+    assert [w.split(":")[0] for w in document["warnings"]] == ["us-east-1", "us-west-2", "us-east-2"]
 
 
 def test_azs_pinned_in_the_stack_file_reach_the_plan(tmp_path: Path) -> None:
@@ -112,6 +112,7 @@ def test_azs_pinned_in_the_stack_file_reach_the_plan(tmp_path: Path) -> None:
     document["config"]["drkit:availabilityZones"] = {
         "us-east-1": ["use1-az1", "use1-az2", "use1-az4"],
         "us-west-2": ["usw2-az1", "usw2-az2", "usw2-az4"],
+        "us-east-2": ["use2-az1"],  # the witness region: one zone, as its one member needs
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     result = plan("--stack", "prod", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
@@ -120,3 +121,16 @@ def test_azs_pinned_in_the_stack_file_reach_the_plan(tmp_path: Path) -> None:
     # use1-az1 is us-east-1c in the mocks' account: the pinned order is the round-robin order.
     assert re.search(r"ec2\.Instance\s+us-east-1-1  instanceType=m6i\.large  privateIp=10\.40\.0\.10", result.output)
     assert "us-east-1d" not in result.output and "us-west-2d" not in result.output
+    # use2-az1 is us-east-2c in the mocks' account.
+    assert "us-east-2c" in result.output and "us-east-2a" not in result.output
+
+
+def test_a_witness_region_pinned_to_several_zones_is_refused(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, "prod", committed_spec("prod"))
+    document = yaml.safe_load(path.read_text())
+    document["config"]["drkit:availabilityZones"] = {"us-east-2": ["use2-az1", "use2-az2"]}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = plan("--stack", "prod", "--stacks-dir", str(tmp_path), "--policies", str(ROOT / "policies"))
+    assert result.exit_code == 2, result.output
+    assert "drkit:availabilityZones.us-east-2 lists 2 zones, but us-east-2 is a witness region" in result.output
+    assert "Traceback" not in result.output

@@ -33,7 +33,7 @@ def test_committed_stacks_pass_and_show_estimates_against_objectives() -> None:
     assert result.exit_code == 0, result.output
     for stack in ("dev", "staging", "prod", "local"):
         assert f"stacks/Pulumi.{stack}.yaml  stack {stack}" in result.output
-    assert re.search(r"region\s+1m30s\s+5m\s+ok\s+5s\s+5s\s+ok", result.output)  # prod: estimate beside objective
+    assert re.search(r"region\s+1m40s\s+5m\s+ok\s+5s\s+5s\s+ok", result.output)  # prod: estimate beside objective
     assert result.output.rstrip().endswith("4 stacks: 4 passed, 0 failed, 0 unusable")
 
 
@@ -56,12 +56,12 @@ def test_json_report_is_complete() -> None:
     assert by_stack["passing"]["verdict"] == "pass"
     region = by_stack["passing"]["objectives"]["region"]["rto"]
     assert region == {
-        "estimateSeconds": 90.0,
-        "estimate": "1m30s",
+        "estimateSeconds": 100.0,
+        "estimate": "1m40s",
         "objectiveSeconds": 300.0,
         "objective": "5m",
         "ok": True,
-        "basis": "health check 10s x 3 + DNS TTL 30s + promotion 30s",
+        "basis": "witness lease expires 30s + guard loop 10s + DNS TTL 30s + promotion 30s",
     }
     violations = by_stack["violations"]
     statuses = {rule["id"]: rule["status"] for rule in violations["rules"]}

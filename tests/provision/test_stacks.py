@@ -149,10 +149,20 @@ def test_inventory_output_uses_the_lab_inventory_names(plan_for: PlanFor, stack_
 
 def test_prod_standby_is_fed_by_make_mirror_over_the_peering(plan_for: PlanFor) -> None:
     plan = plan_for("prod")
-    (peering,) = plan.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+    # The mirror's peering; the witness's own peerings are tested in test_witness.
+    (peering,) = [
+        p
+        for p in plan.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+        if p.name == "us-east-1-to-us-west-2"
+    ]
     assert peering.region == "us-east-1" and peering.props["peerRegion"] == "us-west-2"
-    assert len(plan.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")) == 1
-    routes = [r for r in plan.of_type("aws:ec2/route:Route") if r.props.get("vpcPeeringConnectionId")]
+    accepters = plan.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")
+    assert len([a for a in accepters if not a.name.startswith("witness-")]) == 1
+    routes = [
+        r
+        for r in plan.of_type("aws:ec2/route:Route")
+        if r.props.get("vpcPeeringConnectionId") and not r.name.startswith("witness-")
+    ]
     assert sorted(r.props["destinationCidrBlock"] for r in routes) == ["10.40.0.0/16"] * 3 + ["10.41.0.0/16"] * 3
     (mirror,) = [i for i in plan.of_type("aws:ec2/instance:Instance") if i.tags.get("drkit:role") == "mirror"]
     assert mirror.region == "us-west-2"

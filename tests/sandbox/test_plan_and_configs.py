@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from drkit.sandbox.lab import Lab, LabError
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan, plan_lab
 from drkit.sandbox.releases import link_members, link_releases, member_version
+from drkit.spec.model import Witness
 from tests.sandbox.conftest import local_spec
 
 
@@ -161,3 +163,33 @@ def test_the_s3_target_is_served_by_moto_and_in_the_inventory(policies: PolicySe
     assert targets["lab-s3"]["drkit_s3_endpoint_url"] == "http://127.0.0.1:30014"
     assert targets["lab-s3"]["drkit_s3_object_lock_seconds"] == 86400.0
     assert set(targets) == {"lab-rsync", "lab-s3"}
+
+
+def test_the_guards_run_on_the_spec_witness_timing(policies: PolicySet, tmp_path: Path) -> None:
+    """The guards take ttl, loop_wait and retry_timeout from recovery.witness, and a running lab picks up an
+    edited spec at its next `up` (the saved plan keeps its ports, not its timing)."""
+    plan = plan_lab("local", local_spec(policies), 30000)
+    assert (plan.witness_ttl_s, plan.witness_loop_wait_s, plan.witness_retry_timeout_s) == (5, 1.0, 1.0)
+    config = supervisord_conf(plan, find_binaries("3.4.23"), LabPaths(tmp_path))
+    guard = config.split("[program:guard-lab-west]")[1].split("[program:")[0]
+    assert "--ttl=5 --loop-wait=1 --retry-timeout=1" in guard
+
+    (tmp_path / "lab.json").write_text(plan.to_json())
+    slower = replace(local_spec(policies), recovery=replace(local_spec(policies).recovery, witness=_witness(9, 2, 3)))
+    again = Lab.prepare(plan_lab("local", slower, 40000), tmp_path)
+    assert again.plan.base_port == 30000
+    assert (again.plan.witness_ttl_s, again.plan.witness_loop_wait_s, again.plan.witness_retry_timeout_s) == (9, 2, 3)
+    config = supervisord_conf(again.plan, find_binaries("3.4.23"), LabPaths(tmp_path))
+    assert "--ttl=9 --loop-wait=2 --retry-timeout=3" in config.split("[program:guard-lab-east]")[1]
+
+
+def test_a_lab_json_from_before_witness_timing_keeps_the_fast_timing(plan: LabPlan) -> None:
+    data = json.loads(plan.to_json())
+    for key in ("witness_ttl_s", "witness_loop_wait_s", "witness_retry_timeout_s"):
+        del data[key]
+    old = LabPlan.from_json(json.dumps(data))
+    assert (old.witness_ttl_s, old.witness_loop_wait_s, old.witness_retry_timeout_s) == (5, 1.0, 1.0)
+
+
+def _witness(ttl: float, loop: float, retry: float) -> Witness:
+    return Witness("lab", (), ttl, loop, retry)

@@ -270,6 +270,29 @@ def test_cron_problems_are_explained() -> None:
             "regions[0].network.subnetIds",
             "2 subnets for 3 availabilityZones",
         ),
+        (
+            {"recovery": {"witness": {"placement": "region", "regions": ["us-east-2"], "leaseTtl": "2500ms"}}},
+            "recovery.witness.leaseTtl",
+            "not a whole number of seconds: etcd grants leases in whole seconds",
+        ),
+        (
+            {"recovery": {"witness": {"placement": "region", "regions": ["us-east-2"], "loopWait": "0s"}}},
+            "recovery.witness.loopWait",
+            "must be longer than 0s",
+        ),
+        (
+            {"recovery": {"witness": {"placement": "region", "regions": ["us-east-2"], "retryTimeout": "0ms"}}},
+            "recovery.witness.retryTimeout",
+            "must be longer than 0s",
+        ),
+        (
+            {
+                "regions": [{"name": "us-east-1", "role": "primary", "network": {"cidr": "10.39.0.0/16"}}],
+                "recovery": {"witness": {"placement": "region", "regions": ["us-east-2"]}},
+            },
+            "regions[0].network.cidr",
+            "where drkit creates the witness VPCs",
+        ),
     ],
 )
 def test_cross_value_checks_run_at_validate(

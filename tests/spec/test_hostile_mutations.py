@@ -12,6 +12,7 @@ per example. The examples are derandomized and few, so the layer is reproducible
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,14 @@ def data_mutations(draw: st.DrawFn) -> str:
                 target.append(draw(HOSTILE_VALUES))
         if not _paths(data)[1:]:
             break
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    # A drawn 10**5000 is hostile input for the reader; PyYAML's dumper would trip on Python's limit on
+    # int-to-text conversion (4300 digits) before the reader ever saw it, so the limit is lifted to write it.
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    finally:
+        sys.set_int_max_str_digits(limit)
 
 
 # Raw YAML a user pastes or a generator emits: features drkit refuses or resolves, broken syntax.

@@ -104,6 +104,25 @@ INVALID = [
         "a date like",
         "",
     ),
+    (
+        {"recovery": {"witness": {"placement": "region", "region": ["us-east-2"]}}},
+        "drkit:spec.recovery.witness.region",
+        "unknown key 'region'",
+        "did you mean 'regions'?",
+    ),
+    (
+        {"recovery": {"witness": {"placement": "zone"}}},
+        "drkit:spec.recovery.witness.placement",
+        "expected one of 'region', 'cluster', 'lab'",
+        "",
+    ),
+    ({"recovery": {"witness": {"regions": ["us-east-2"]}}}, "drkit:spec.recovery.witness", "'placement'", ""),
+    (
+        {"recovery": {"witness": {"placement": "lab", "leaseTtl": "5 sec"}}},
+        "drkit:spec.recovery.witness.leaseTtl",
+        "a duration like",
+        "",
+    ),
 ]
 
 
@@ -115,6 +134,17 @@ def test_invalid_instances_are_explained(
     matching = [e for e in found if format_key_path(e.key_path) == key and message in e.message]
     assert matching, [e.render() for e in found]
     assert hint in matching[0].hint
+
+
+def test_witness_timing_defaults_are_patronis(policies: PolicySet) -> None:
+    filled = policies.spec_schema.with_defaults(patched(MINIMAL, {"recovery": {"witness": {"placement": "region"}}}))
+    witness = filled["recovery"]["witness"]
+    assert (witness["leaseTtl"], witness["loopWait"], witness["retryTimeout"], witness["regions"]) == (
+        "30s",
+        "10s",
+        "10s",
+        [],
+    )
 
 
 def test_defaults_are_filled_from_the_schema(policies: PolicySet) -> None:

@@ -292,6 +292,26 @@ def member_user_data(boot: MemberBoot) -> str:
     return _render(files, commands)
 
 
+def witness_user_data(boot: MemberBoot) -> str:
+    """A witness member: the registry members' layout (release directories, the current link, TLS from
+    Secrets Manager, the data volume, etcd under systemd), without the heartbeat: a witness holds only the
+    guards' lease key, never registry data."""
+    env = "".join(f"{key}={value}\n" for key, value in sorted(boot.etcd_env.items()))
+    files = [
+        *_common_files(boot),
+        _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
+        _file("/etc/drkit/etcd.env", env, "0600"),
+        _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
+    ]
+    commands = [
+        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
+        *_common_commands(boot),
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", "etcd.service"],
+    ]
+    return _render(files, commands)
+
+
 def mirror_user_data(boot: MirrorBoot) -> str:
     files = [*_common_files(boot), _file(f"/etc/systemd/system/{MIRROR_UNIT_TEMPLATE}", _MIRROR_UNIT)]
     units = []

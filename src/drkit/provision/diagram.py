@@ -63,8 +63,30 @@ def mermaid(plan: Plan, spec: Spec) -> str:
         lines.append(f'  subgraph {_id(region_name)}["{region_name} (backup replica)"]')
         lines.extend(f'    {_id(b.name)}[("{b.name}<br/>SSE-KMS")]' for b in buckets if b.region == region_name)
         lines.append("  end")
+    lines.extend(_witness(plan, spec))
     lines.extend(_endpoint(plan, spec))
     return "\n".join(lines) + "\n"
+
+
+def _witness(plan: Plan, spec: Spec) -> list[str]:
+    """Each witness member in its own region, and the guards' lease traffic to it from every region."""
+    witness = spec.recovery.witness
+    if witness is None:
+        return []
+    found = sorted(
+        (i for i in plan.of_type("aws:ec2/instance:Instance") if i.tags.get(tags.ROLE) == "witness"),
+        key=lambda i: i.name,
+    )
+    lines = []
+    for member in found:
+        lines.append(f'  subgraph {_id(str(member.region))}["{member.region} (witness)"]')
+        lines.append(
+            f'    {_id(member.name)}[/"{member.name}<br/>{member.props["privateIp"]}<br/>lease TTL'
+            f' {int(witness.lease_ttl)}s"/]'
+        )
+        lines.append("  end")
+        lines.extend(f'  {_id(region.name)}_nlb -. "guard lease" .-> {_id(member.name)}' for region in spec.regions)
+    return lines
 
 
 def _endpoint(plan: Plan, spec: Spec) -> list[str]:

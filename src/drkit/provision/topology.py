@@ -21,6 +21,7 @@ from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, in
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs
 from drkit.provision.tls import CertificateAuthority, certificate_authority
+from drkit.provision.witness import Witness, WitnessArgs
 from drkit.spec.model import Spec
 
 # Global Accelerator's API is served from us-west-2 only, whatever regions its endpoints are in.
@@ -109,6 +110,10 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
                     StandbyReplicatorArgs(stack, spec.registry, spec.replication, ca, clusters[0], standby),
                 )
             )
+    witness = None
+    spec_witness = spec.recovery.witness
+    if spec_witness is not None and spec_witness.placement in ("region", "cluster"):
+        witness = Witness("witness", WitnessArgs(stack, spec_witness, spec.registry, ca, clusters), provider)
     global_endpoint = None
     if endpoint is not None:
         home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
@@ -118,6 +123,8 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
     outputs["clientAccess"] = client_access_output(
         global_endpoint.url if global_endpoint else None, ca, clusters, access
     )
+    # Where the guards renew and read the primary's lease (drkit.failover.guard --endpoints), by region.
+    outputs["witnessEndpoints"] = witness.endpoints if witness else {}
     return outputs
 
 

@@ -99,6 +99,10 @@ def guard_command(plan: LabPlan, region: str, paths: LabPaths) -> list[str]:
         f"--state-dir={paths.root}",
         f"--region={region}",
         f"--metrics-address={host}:{port}",
+        # The spec's recovery.witness timing (drkit validate checked it, DR008); the guard checks it again.
+        f"--ttl={plan.witness_ttl_s}",
+        f"--loop-wait={plan.witness_loop_wait_s:g}",
+        f"--retry-timeout={plan.witness_retry_timeout_s:g}",
     ]
     where = plan.region(region)
     if where is None or where.link is None:

@@ -80,6 +80,11 @@ class Lab:
                 max_lag_s=plan.max_lag_s,
                 region_rto_s=plan.region_rto_s,
                 region_rpo_s=plan.region_rpo_s,
+                # The guards' timing follows the spec's recovery.witness at every `up` (a guard restarted
+                # with it renews on the new timing; the witness key's lease is granted anew).
+                witness_ttl_s=plan.witness_ttl_s,
+                witness_loop_wait_s=plan.witness_loop_wait_s,
+                witness_retry_timeout_s=plan.witness_retry_timeout_s,
             )
         return cls(paths, plan, find_binaries(plan.version))
 

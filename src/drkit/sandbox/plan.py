@@ -118,6 +118,11 @@ class LabPlan:
     s3_bucket: str = ""
     s3_object_lock_seconds: float = 0.0
     s3_object_lock_mode: str = "compliance"
+    # The guards' timing (drkit.failover.guard.Timing), from the spec's recovery.witness; a lab.json written
+    # before the spec had one, or a stack without a witness, keeps the lab's fast timing of then.
+    witness_ttl_s: int = 5
+    witness_loop_wait_s: float = 1.0
+    witness_retry_timeout_s: float = 1.0
 
     @property
     def s3_endpoint_url(self) -> str:
@@ -286,6 +291,7 @@ def plan_lab(
     rsync = rsync_targets[0] if rsync_targets else None
     s3 = next((t for t in (spec.backups.targets if spec.backups else ()) if t.type == "s3"), None)
     mirror = spec.replication
+    witness = spec.recovery.witness
     return LabPlan(
         stack=stack,
         version=spec.registry.version,
@@ -315,6 +321,10 @@ def plan_lab(
         s3_bucket=(s3.bucket or f"drkit-{stack}-backups") if s3 else "",
         s3_object_lock_seconds=(s3.object_lock or 0.0) if s3 else 0.0,
         s3_object_lock_mode=(s3.object_lock_mode or "compliance") if s3 else "compliance",
+        # Whole seconds: drkit validate refuses any other leaseTtl (etcd grants leases in seconds).
+        witness_ttl_s=round(witness.lease_ttl) if witness else 5,
+        witness_loop_wait_s=witness.loop_wait if witness else 1.0,
+        witness_retry_timeout_s=witness.retry_timeout if witness else 1.0,
     )
 
 

@@ -25,6 +25,10 @@ MAX_ELECTION_TIMEOUT_SECONDS = 50.0
 VPC_PREFIXES = range(16, 23)
 # The VPC of the n-th region when the spec names no CIDR: 10.40.0.0/16, 10.41.0.0/16, ... (provision.layout).
 DEFAULT_VPC_BASE = 40
+# The VPC of the n-th witness region (placement region or cluster): a /20 each from 10.39.0.0/16, below the
+# regions' defaults, so adding a standby never moves a witness (provision.layout.witness_vpc_cidr).
+WITNESS_VPC_BLOCK = ipaddress.IPv4Network("10.39.0.0/16")
+WITNESS_VPC_PREFIX = 20
 
 
 def check(spec: dict[str, Any], locate: Locate, prefix: KeyPath) -> list[InputError]:
@@ -39,7 +43,13 @@ def check(spec: dict[str, Any], locate: Locate, prefix: KeyPath) -> list[InputEr
         *_client_cidrs(spec["registry"], error),
         *_clients(spec["registry"], error),
         *_networks(spec["regions"], error),
+        *_witness(spec["recovery"], spec["regions"], error),
     ]
+
+
+def witness_vpc_cidr(index: int) -> str:
+    """The VPC drkit creates for the `index`th witness region."""
+    return str(list(WITNESS_VPC_BLOCK.subnets(new_prefix=WITNESS_VPC_PREFIX))[index])
 
 
 Report = Callable[..., InputError]
@@ -147,3 +157,40 @@ def _networks(regions: list[dict[str, Any]], error: Report) -> Iterator[InputErr
                     "give each region's VPC its own range (network.cidr)",
                 )
         created.append((network, index))
+
+
+def _witness(recovery: dict[str, Any], regions: list[dict[str, Any]], error: Report) -> Iterator[InputError]:
+    """What the guards and etcd would refuse: etcd grants leases in whole seconds (the guards take --ttl as
+    an integer), a loop of 0s would spin, a request timeout of 0s never waits for an answer. And a witness VPC
+    drkit creates must not overlap a region's, since it is peered with each of them."""
+    witness = recovery.get("witness")
+    if witness is None:
+        return
+    path = ("recovery", "witness")
+    ttl = parse_duration(witness["leaseTtl"])
+    if ttl < 1 or ttl != int(ttl):
+        yield error(
+            (*path, "leaseTtl"),
+            f"leaseTtl {format_duration(ttl)} is not a whole number of seconds: etcd grants leases in whole seconds",
+            f"write it in whole seconds, like {max(1, round(ttl))}s",
+        )
+    for key in ("loopWait", "retryTimeout"):
+        if parse_duration(witness[key]) <= 0:
+            yield error(
+                (*path, key), f"{key} must be longer than 0s", "Patroni's defaults are loopWait 10s, retryTimeout 10s"
+            )
+    if witness["placement"] == "lab":
+        return
+    block = WITNESS_VPC_BLOCK
+    for index, region in enumerate(regions):
+        if region["provider"] == "local" or "vpcId" in region.get("network", {}):
+            continue
+        cidr = region.get("network", {}).get("cidr", f"10.{DEFAULT_VPC_BASE + index}.0.0/16")
+        network, _ = _network(cidr)
+        if network is not None and network.overlaps(block):
+            yield error(
+                ("regions", index, "network", "cidr"),
+                f"{cidr} overlaps {block}, where drkit creates the witness VPCs: each is peered with every"
+                " region's VPC",
+                "give the region's VPC a range outside 10.39.0.0/16",
+            )

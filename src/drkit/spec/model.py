@@ -147,11 +147,24 @@ class GlobalEndpoint:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """The third place automatic promotion asks (drkit.failover.guard), with Patroni's timing: the primary's
+    guard renews a `lease_ttl` lease every `loop_wait`, each request given up after `retry_timeout`."""
+
+    placement: str  # region, cluster or lab
+    regions: tuple[str, ...]  # region: one; cluster: three; lab: none
+    lease_ttl: float
+    loop_wait: float
+    retry_timeout: float
+
+
+@dataclass(frozen=True)
 class Recovery:
     promotion: str
     promotion_time: float
     operator_response: float
     rebuild_time: float
+    witness: Witness | None = None
 
 
 @dataclass(frozen=True)
@@ -267,11 +280,22 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             promotion_time=parse_duration(recovery_raw["promotionTime"]),
             operator_response=parse_duration(recovery_raw["operatorResponse"]),
             rebuild_time=parse_duration(recovery_raw["rebuildTime"]),
+            witness=_witness(recovery_raw["witness"]) if "witness" in recovery_raw else None,
         ),
         waivers=tuple(
             Waiver(index=index, rule=w["rule"], reason=w["reason"], expires=date.fromisoformat(w["expires"]))
             for index, w in enumerate(raw["waivers"])
         ),
+    )
+
+
+def _witness(raw: dict[str, Any]) -> Witness:
+    return Witness(
+        placement=raw["placement"],
+        regions=tuple(raw["regions"]),
+        lease_ttl=parse_duration(raw["leaseTtl"]),
+        loop_wait=parse_duration(raw["loopWait"]),
+        retry_timeout=parse_duration(raw["retryTimeout"]),
     )
 
 
