@@ -18,7 +18,11 @@ Gardener GEP-17's owner record). The rules, checked every `loop_wait`:
   default). A witness outage longer than the TTL therefore stops writes; run it in three places in
   production, and pause the guards (`drkit sandbox guards pause`) for witness maintenance.
 
-    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1]
+These decisions (Guard.step) are one piece of code for every place a stack runs; what they ask of that place
+is the GuardBackend interface: the lab's is drkit.failover.guard_lab (supervisord, the lab's files), AWS's
+is drkit.failover.guard_aws (systemd on the member, the failover engine over boto3).
+
+    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1]   (the lab)
 """
 
 from __future__ import annotations
@@ -31,13 +35,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from drkit.failover import registry
-from drkit.failover.engine import FailoverRefusedError, Request, carry_out
-from drkit.failover.lab import lab_deployment
 from drkit.operate.collection import Gateway, GatewayError, b64
-from drkit.sandbox.lab import Lab
 
 PAUSED = "paused"
 
@@ -125,49 +125,104 @@ class Witness:
         return False
 
 
+class PromotionStoppedError(Exception):
+    """The failover engine refused or stopped part way; the guard keeps the key and the next turn resumes."""
+
+
+class GuardBackend(Protocol):
+    """What the guard's decisions need from the place its region runs (the lab: supervisord and the lab's
+    files, drkit.failover.guard_lab; AWS: systemd on the member and boto3, drkit.failover.guard_aws). The
+    decisions themselves (Guard.step) are the same code everywhere."""
+
+    @property
+    def max_lag(self) -> float:
+        """replication.maxLag, in seconds: how far behind the primary's last renewal a standby may promote."""
+        ...
+
+    def refresh(self) -> None:
+        """Read the deployment's state afresh for this turn: roles and epoch may have changed under the guard
+        (a person ran `drkit failover`, the guard of another region promoted)."""
+        ...
+
+    def role(self) -> str:
+        """This region's role: primary, standby or fenced."""
+        ...
+
+    def epoch(self) -> int:
+        """The deployment's current failover epoch, as this region knows it."""
+        ...
+
+    def paused(self) -> bool:
+        """Maintenance: a standby's guard does not promote while this is true."""
+        ...
+
+    def own_healthy(self, timeout: float) -> bool:
+        """Whether this region's own cluster has quorum."""
+        ...
+
+    def stop_own_members(self) -> None:
+        """Self-fence: stop this region's members this guard is responsible for."""
+        ...
+
+    def start_own_members(self) -> None:
+        """Undo the self-fence (the witness answers again and nobody else took the key)."""
+        ...
+
+    def newest_heartbeat(self) -> float | None:
+        """The primary's wall time in the newest heartbeat this (standby) region holds, mirrored."""
+        ...
+
+    def promote(self) -> str:
+        """Run the failover engine to make this region the primary (fence the old one first, with what is
+        reachable); returns the engine's message. Raises PromotionStoppedError when it refused or stopped."""
+        ...
+
+
+class WitnessStore(Protocol):
+    """The witness key as the guard uses it (Witness over etcd's gateway; tests script it)."""
+
+    def read(self) -> tuple[dict[str, Any] | None, int]: ...
+
+    def hold(self, record: dict[str, Any]) -> bool: ...
+
+    def take_expired(self, record: dict[str, Any]) -> bool: ...
+
+
 @dataclass
 class Guard:
-    lab_dir: Path
+    backend: GuardBackend
     region: str
+    witness: WitnessStore
     timing: Timing = field(default_factory=Timing)
     clock: Callable[[], float] = time.time
-    last_renewal: float = 0.0  # when this guard last held the key (primary)
+    last_renewal: float = 0.0  # when this guard last held the key (primary); starts at the guard's start
     primary_seen_alive: float | None = None  # the primary's newest renewal time seen at the witness (standby)
     self_fenced: bool = False
-    witness: Witness | None = None
 
-    def lab(self) -> Lab:
-        return Lab.existing(self.lab_dir)
+    def __post_init__(self) -> None:
+        # A guard that just started counts from now: a primary it cannot renew for is fenced after
+        # self_fence_after, as if it had renewed at its start.
+        self.last_renewal = self.last_renewal or self.clock()
 
     def step(self) -> str:
         """One turn of the loop; returns the decision, in a sentence."""
-        lab = self.lab()
-        plan = lab.plan
-        if self.witness is None:
-            self.witness = Witness(plan.witness_url_for(self.region), plan.stack, self.timing)
-            self.last_renewal = self.clock()
-        role = next(region.role for region in plan.regions if region.name == self.region)
+        self.backend.refresh()
+        role = self.backend.role()
         if role == "primary":
-            return self._as_primary(lab)
+            return self._as_primary()
         if role == "standby":
-            return self._as_standby(lab)
+            return self._as_standby()
         return f"{role}: nothing to guard"
 
-    def _own(self, lab: Lab) -> registry.Cluster:
-        region = lab.plan.region(self.region)
-        assert region is not None
-        return registry.Cluster(self.region, tuple(member.client_url for member in region.members))
-
-    def _as_primary(self, lab: Lab) -> str:
-        assert self.witness is not None
+    def _as_primary(self) -> str:
         now = self.clock()
         if not self.self_fenced and now - self.last_renewal >= self.timing.self_fence_after:
             # Overdue: fence first, before spending up to retry_timeout on another renewal attempt.
-            return self._fence(lab, f"no renewal for {now - self.last_renewal:.1f}s")
-        healthy = registry.health(self._own(lab), timeout=self.timing.retry_timeout / 2).has_quorum
+            return self._fence(f"no renewal for {now - self.last_renewal:.1f}s")
+        healthy = self.backend.own_healthy(timeout=self.timing.retry_timeout / 2)
         held = None
         if healthy or self.self_fenced:
-            record = {"region": self.region, "at": now, "epoch": _epoch(lab)}
+            record = {"region": self.region, "at": now, "epoch": self.backend.epoch()}
             try:
                 held = self.witness.hold(record)
             except GatewayError:
@@ -175,35 +230,25 @@ class Guard:
         if held:
             self.last_renewal = now
             if self.self_fenced:
-                self._members(lab, start=True)
+                self.backend.start_own_members()
                 self.self_fenced = False
                 return "primary: the witness answers again and nobody took the key: members started"
             return "primary: lease renewed"
         if held is False:
-            return self._fence(lab, "another region holds the key at the witness")
+            return self._fence("another region holds the key at the witness")
         if now - self.last_renewal >= self.timing.self_fence_after:
             why = "cluster unhealthy" if not healthy else "the witness does not answer"
-            return self._fence(lab, f"no renewal for {now - self.last_renewal:.1f}s ({why})")
+            return self._fence(f"no renewal for {now - self.last_renewal:.1f}s ({why})")
         return f"primary: not renewed for {now - self.last_renewal:.1f}s ({'unhealthy' if not healthy else 'witness'})"
 
-    def _fence(self, lab: Lab, why: str) -> str:
+    def _fence(self, why: str) -> str:
         if not self.self_fenced:
-            self._members(lab, start=False)
+            self.backend.stop_own_members()
             self.self_fenced = True
         return f"primary: self-fenced ({why}): members stopped before the lease can expire"
 
-    def _members(self, lab: Lab, start: bool) -> None:
-        region = lab.plan.region(self.region)
-        assert region is not None
-        for member in region.members:
-            if start:
-                lab.supervisor.start_program(member.program, wait=False)
-            else:
-                lab.supervisor.stop_program(member.program)
-
-    def _as_standby(self, lab: Lab) -> str:
-        assert self.witness is not None
-        if (lab.paths.root / "guards" / PAUSED).exists():
+    def _as_standby(self) -> str:
+        if self.backend.paused():
             return "standby: paused, not promoting"
         try:
             record, left = self.witness.read()
@@ -214,16 +259,15 @@ class Guard:
             if record.get("region") != self.region:
                 self.primary_seen_alive = float(record.get("at", 0))
             return f"standby: {record.get('region')} holds the key ({left}s left)"
-        own = self._own(lab)
-        if not registry.health(own, timeout=self.timing.retry_timeout).has_quorum:
+        if not self.backend.own_healthy(timeout=self.timing.retry_timeout):
             return "standby: the key expired, but this cluster has no quorum: not promoting"
         if self.primary_seen_alive is None:
             return "standby: the key expired before this guard saw the primary renew it: promote by hand"
-        heartbeat = registry.read_heartbeat(own)
+        heartbeat = self.backend.newest_heartbeat()
         behind = self.primary_seen_alive - heartbeat if heartbeat is not None else float("inf")
-        if behind > lab.plan.max_lag_s:
+        if behind > self.backend.max_lag:
             return f"standby: data {behind:.1f}s behind the primary's last renewal (> maxLag): not promoting"
-        mine = {"region": self.region, "at": self.clock(), "epoch": _epoch(lab) + 1, "promoting": True}
+        mine = {"region": self.region, "at": self.clock(), "epoch": self.backend.epoch() + 1, "promoting": True}
         try:
             taken = self.witness.take_expired(mine) if expired else self.witness.hold(mine)
             if not taken:
@@ -231,18 +275,28 @@ class Guard:
         except GatewayError:
             return "standby: the witness stopped answering: not promoting"
         self.last_renewal = self.clock()
-        deployment = lab_deployment(lab, through_endpoint=False)
         try:
-            report = carry_out(deployment, Request("failover", self.region, confirm=True), lambda _: None)
-        except (FailoverRefusedError, registry.RegistryError) as error:
+            message = self.backend.promote()
+        except PromotionStoppedError as error:
             return f"standby: holds the key, promotion stopped: {error} (the next turn resumes it)"
-        return f"promoted: {report.message} ({behind:.1f}s of data behind at most)"
+        return f"promoted: {message} ({behind:.1f}s of data behind at most)"
 
 
-def _epoch(lab: Lab) -> int:
-    from drkit.sandbox import roles
-
-    return roles.load_epoch(lab.paths.root)
+def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[float], None] = time.sleep) -> None:
+    """The guard's loop, wherever it runs: a turn every loop_wait, each decision recorded, each change of
+    decision printed (the log keeps every change; a promotion's decision lasts under a second)."""
+    last = ""
+    while True:
+        started = time.monotonic()
+        try:
+            decision = guard.step()
+        except Exception as error:
+            decision = f"error: {type(error).__name__}: {error}"
+        record(decision, time.time())
+        if decision != last:
+            print(f"{time.strftime('%H:%M:%S')} {decision}", flush=True)
+            last = decision
+        sleep(max(0.0, guard.timing.loop_wait - (time.monotonic() - started)))
 
 
 def record_decision(lab_dir: Path, region: str, decision: str, at: float) -> None:
@@ -267,19 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    guard = Guard(args.state_dir, args.region, timing)
-    last = ""
-    while True:
-        started = time.monotonic()
-        try:
-            decision = guard.step()
-        except Exception as error:
-            decision = f"error: {type(error).__name__}: {error}"
-        record_decision(args.state_dir, args.region, decision, time.time())
-        if decision != last:
-            print(f"{time.strftime('%H:%M:%S')} {decision}", flush=True)
-            last = decision
-        time.sleep(max(0.0, timing.loop_wait - (time.monotonic() - started)))
+    from drkit.failover.guard_lab import lab_guard
+
+    guard = lab_guard(args.state_dir, args.region, timing)
+    run(guard, lambda decision, at: record_decision(args.state_dir, args.region, decision, at))
+    return 0
 
 
 if __name__ == "__main__":
