@@ -36,12 +36,18 @@ class WitnessServer:
     expires: float = 0.0
     revision: int = 0
     next_lease: int = 1
+    promoted: int = 0  # the epoch record beside the key, without a lease
+    taken_alive: int = 0  # takes of a key whose lease had not lapsed yet (must stay 0)
+
+    revoke_after: float = 0.0  # etcd revokes expired leases lazily: seconds after expiry the key is deleted
 
     def current(self) -> dict[str, Any] | None:
-        # etcd would revoke lazily; the guards must not depend on when, so here it is at once.
-        if self.record is not None and self.clock() >= self.expires:
+        if self.record is not None and self.clock() >= self.expires + self.revoke_after:
             self.record, self.lease = None, 0
         return self.record
+
+    def alive(self) -> bool:
+        return self.current() is not None and self.clock() < self.expires
 
     def client(self, ttl: int = 5) -> WitnessClient:
         return WitnessClient(self, ttl)
@@ -67,13 +73,23 @@ class WitnessClient:
         server.record, server.lease = dict(record), self.lease
         server.expires = server.clock() + self.ttl
         server.revision += 1
+        if record.get("promoting"):
+            server.promoted = int(record["epoch"])
         return True
+
+    def promoted_epoch(self) -> int:
+        self._reach()
+        return self.server.promoted
 
     def read(self) -> tuple[dict[str, Any] | None, int]:
         self._reach()
         record = self.server.current()
         self.seen_revision = self.server.revision if record is not None else 0
-        return (None, 0) if record is None else (dict(record), int(self.server.expires - self.server.clock()))
+        if record is None:
+            return None, 0
+        # etcd truncates the time left to whole seconds and answers -1 for expired and for under a second left.
+        left = int(self.server.expires - self.server.clock())
+        return dict(record), left if left >= 1 else -1
 
     def hold(self, record: dict[str, Any]) -> bool:
         self.holds += 1
@@ -85,10 +101,9 @@ class WitnessClient:
 
     def take_expired(self, record: dict[str, Any]) -> bool:
         self._reach()
-        if self.server.current() is None and self.seen_revision:
-            return False  # gone and possibly re-taken since it was read: etcd's mod_revision compare fails
-        if self.server.revision != self.seen_revision:
-            return False
+        if self.server.current() is None or self.server.revision != self.seen_revision:
+            return False  # gone or re-written since it was read: etcd's mod_revision compare fails
+        self.server.taken_alive += self.server.alive()  # a take while the holder's lease was live: split brain
         return self._put(record)
 
 
@@ -101,6 +116,7 @@ class ScriptedBackend:
     is_paused: bool = False
     current_epoch: int = 1
     refuse: str = ""
+    leader: bool = True
     calls: list[str] = field(default_factory=list)
 
     @property
@@ -118,6 +134,9 @@ class ScriptedBackend:
 
     def paused(self) -> bool:
         return self.is_paused
+
+    def leads(self) -> bool:
+        return self.leader
 
     def own_healthy(self, timeout: float) -> bool:
         return self.healthy
@@ -241,7 +260,7 @@ def test_a_fenced_primary_stays_down_when_another_region_holds_the_key(world: Wo
         pass
     world.primary.witness.reachable = True  # type: ignore[attr-defined]
     east, _ = world.turn()
-    assert east.startswith("primary: self-fenced (another region holds the key at the witness)")
+    assert east.startswith("primary: self-fenced (the witness records a promotion to epoch 2")
     assert world.east.calls == ["stop"]
 
 
@@ -335,3 +354,71 @@ def test_a_fenced_region_has_nothing_to_guard(world: World) -> None:
     world.east.region_role = "fenced"
     assert world.primary.step() == "fenced: nothing to guard"
     assert world.east.calls == []
+
+
+def test_a_member_that_does_not_lead_fences_itself_when_its_leader_stops_renewing(world: World) -> None:
+    """AWS: every member has a guard; the leader's renews, the others watch the key and keep their own fence."""
+    member = Guard(ScriptedBackend("primary", leader=False), "east", world.witness.client(), TIMING, world.clock)
+    calls: list[str] = member.backend.calls  # type: ignore[attr-defined]
+    for _ in range(5):
+        world.turn()
+        assert member.step() == "primary: lease seen renewed by this region's leader"
+    last_renewal = _cut_primary(world)
+    while not member.step().startswith("primary: self-fenced"):
+        world.turn(0.5)
+    assert calls == ["stop"]
+    assert last_renewal + TIMING.self_fence_after <= world.clock.now < last_renewal + TIMING.ttl
+    assert world.witness.record is not None and world.witness.record["region"] == "east", "fenced after expiry"
+
+
+def test_a_member_cut_off_alone_fences_itself_while_its_leader_renews(world: World) -> None:
+    member = Guard(ScriptedBackend("primary", leader=False), "east", world.witness.client(), TIMING, world.clock)
+    world.turn()
+    member.step()
+    member.witness.reachable = False  # type: ignore[attr-defined]
+    decisions = []
+    for _ in range(6):
+        world.turn()
+        decisions.append(member.step())
+    assert decisions[-1].startswith("primary: self-fenced"), decisions
+    assert world.east.calls == [] and member.backend.calls == ["stop"]  # type: ignore[attr-defined]
+
+
+def test_a_standby_member_that_does_not_lead_leaves_promotion_to_the_leader(world: World) -> None:
+    world.west.leader = False
+    world.west.heartbeat = world.clock.now
+    world.turn()
+    _cut_primary(world)
+    for _ in range(10):
+        west = world.turn()[1]
+    assert west == "standby: the key expired; promotion is for this region's leader's guard"
+    assert world.west.calls == [] and world.witness.current() is None
+
+
+def test_a_region_promoted_past_never_takes_an_expired_key_back(world: World) -> None:
+    """The new primary's guard died too and the key lapsed: the old primary, back from its partition with its
+    old epoch, must still not serve (the epoch record at the witness outlives the key)."""
+    world.west.heartbeat = world.clock.now
+    world.turn()
+    _cut_primary(world)
+    while not world.turn()[1].startswith("promoted:"):
+        pass
+    world.clock.now += TIMING.ttl + 1  # west's guard is gone: its lease lapses, the key is absent
+    assert world.witness.current() is None and world.witness.promoted == 2
+    world.primary.witness.reachable = True  # type: ignore[attr-defined]
+    east = world.primary.step()
+    assert east.startswith("primary: self-fenced (the witness records a promotion to epoch 2, this region has 1)")
+    assert world.east.calls == ["stop"] and world.witness.current() is None
+
+
+@pytest.mark.parametrize("revoke_after", [0.0, 3.0])
+def test_a_standby_takes_the_key_only_once_the_lease_has_surely_lapsed(world: World, revoke_after: float) -> None:
+    """etcd answers -1 for an expired lease and for one with under a second left, and deletes the key of an
+    expired one lazily (seconds late): the standby must take the key neither early nor never."""
+    world.witness.revoke_after = revoke_after
+    world.west.heartbeat = world.clock.now
+    world.turn()
+    last_renewal = _cut_primary(world)
+    while not world.turn(0.25)[1].startswith("promoted:"):
+        assert world.clock.now < last_renewal + 3 * TIMING.ttl
+    assert world.clock.now - 0.25 >= last_renewal + TIMING.ttl and world.witness.taken_alive == 0

@@ -32,7 +32,7 @@ import base64
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,10 +40,17 @@ from typing import Any, Protocol
 from drkit.operate.collection import Gateway, GatewayError, b64
 
 PAUSED = "paused"
+LAPSING = 1.0  # seconds a lease must read expired (-1) before it is taken: etcd's -1 also means "under 1 s"
 
 
 def witness_key(stack: str) -> str:
     return f"/drkit/witness/{stack}/primary"
+
+
+def witness_epoch_key(stack: str) -> str:
+    """The newest epoch a guard promoted to, kept at the witness without a lease: it outlives the primary key,
+    so a region that was failed over cannot take an expired key back and serve again as primary."""
+    return f"/drkit/witness/{stack}/epoch"
 
 
 @dataclass(frozen=True)
@@ -67,14 +74,48 @@ class Timing:
 
 
 class Witness:
-    """The witness key over etcd's gateway: read, take (if absent), renew (if ours)."""
+    """The witness key over etcd's gateway: read, take (if absent), renew (if ours).
 
-    def __init__(self, url: str, stack: str, timing: Timing) -> None:
-        self.gateway = Gateway(url, timeout=timing.retry_timeout)
+    urls: the witness's client URLs (one member on the lab; a cluster across three places in production),
+    tried in order; the first that answers serves (a follower forwards writes to its leader). TLS files as
+    for any etcd client (cacert, cert, key)."""
+
+    def __init__(
+        self,
+        urls: str | Sequence[str],
+        stack: str,
+        timing: Timing,
+        cacert: str | None = None,
+        cert: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        listed = (urls,) if isinstance(urls, str) else tuple(urls)
+        self.gateway = _FirstAnswering(
+            [
+                Gateway(url, timeout=timing.retry_timeout / len(listed), cacert=cacert, cert=cert, key=key)
+                for url in listed
+            ]
+        )
         self.key = witness_key(stack)
+        self.epoch_key = witness_epoch_key(stack)
         self.timing = timing
         self.lease = 0
         self.seen_revision = 0  # the key's mod_revision when last read (0: absent)
+
+    def promoted_epoch(self) -> int:
+        """The newest epoch a guard promoted to (0: none yet)."""
+        kvs = self.gateway.call("/v3/kv/range", {"key": b64(self.epoch_key.encode())}).get("kvs", [])
+        return int(json.loads(base64.b64decode(kvs[0].get("value", ""))).get("epoch", 0)) if kvs else 0
+
+    def _puts(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The writes of a take: the record under our lease, and a promotion's epoch beside it, in the same
+        transaction (so the epoch is recorded exactly when the promotion won the key)."""
+        key = b64(self.key.encode())
+        puts = [{"request_put": {"key": key, "value": b64(json.dumps(record).encode()), "lease": str(self.lease)}}]
+        if record.get("promoting"):
+            value = json.dumps({"epoch": record["epoch"], "primary": record["region"], "at": record["at"]})
+            puts.append({"request_put": {"key": b64(self.epoch_key.encode()), "value": b64(value.encode())}})
+        return puts
 
     def read(self) -> tuple[dict[str, Any] | None, int]:
         """The record (None when the key is gone) and the seconds its lease has left (-1: expired)."""
@@ -95,9 +136,10 @@ class Witness:
         the key since it was read (compare on its mod_revision)."""
         self._ensure_lease()
         key = b64(self.key.encode())
-        put = {"request_put": {"key": key, "value": b64(json.dumps(record).encode()), "lease": str(self.lease)}}
         same = {"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": str(self.seen_revision)}
-        return bool(self.gateway.call("/v3/kv/txn", {"compare": [same], "success": [put]}).get("succeeded"))
+        return bool(
+            self.gateway.call("/v3/kv/txn", {"compare": [same], "success": self._puts(record)}).get("succeeded")
+        )
 
     def _ensure_lease(self) -> None:
         if self.lease:
@@ -110,19 +152,39 @@ class Witness:
         """Write the record if the key is absent or already ours; False when another region holds it."""
         self._ensure_lease()
         key = b64(self.key.encode())
-        put = {"request_put": {"key": key, "value": b64(json.dumps(record).encode()), "lease": str(self.lease)}}
+        put = self._puts(record)
         absent = {"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
         ours = {"key": key, "target": "LEASE", "result": "EQUAL", "lease": str(self.lease)}
         for compare in (absent, ours):
-            if self.gateway.call("/v3/kv/txn", {"compare": [compare], "success": [put]}).get("succeeded"):
+            if self.gateway.call("/v3/kv/txn", {"compare": [compare], "success": put}).get("succeeded"):
                 return True
         # A record of this very region under another lease: this guard's earlier life (restarted since).
         # Take it over, unless it changed since it was read.
         kvs = self.gateway.call("/v3/kv/range", {"key": key}).get("kvs", [])
         if kvs and json.loads(base64.b64decode(kvs[0].get("value", ""))).get("region") == record["region"]:
             same = {"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": kvs[0]["mod_revision"]}
-            return bool(self.gateway.call("/v3/kv/txn", {"compare": [same], "success": [put]}).get("succeeded"))
+            return bool(self.gateway.call("/v3/kv/txn", {"compare": [same], "success": put}).get("succeeded"))
         return False
+
+
+class _FirstAnswering:
+    """Several gateways as one: each call goes to the first that answers (the witness's members)."""
+
+    def __init__(self, gateways: list[Gateway]) -> None:
+        self.gateways = gateways
+
+    def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        errors = []
+        for gateway in self.gateways:
+            try:
+                return gateway.call(path, body)
+            except GatewayError as error:
+                errors.append(str(error))
+        raise GatewayError("; ".join(errors) or "no witness URL")
+
+    def grant(self, ttl: int) -> int:
+        result = self.call("/v3/lease/grant", {"TTL": str(ttl)})
+        return int(result["ID"])
 
 
 class PromotionStoppedError(Exception):
@@ -156,6 +218,12 @@ class GuardBackend(Protocol):
         """Maintenance: a standby's guard does not promote while this is true."""
         ...
 
+    def leads(self) -> bool:
+        """Whether this guard speaks for its region: renews the key, promotes. The lab's one guard per region
+        always does; on AWS every member has a guard and only the one on the region's etcd leader does. The
+        others keep only their own fence: they watch the key their leader renews."""
+        ...
+
     def own_healthy(self, timeout: float) -> bool:
         """Whether this region's own cluster has quorum."""
         ...
@@ -187,6 +255,8 @@ class WitnessStore(Protocol):
 
     def take_expired(self, record: dict[str, Any]) -> bool: ...
 
+    def promoted_epoch(self) -> int: ...
+
 
 @dataclass
 class Guard:
@@ -198,6 +268,8 @@ class Guard:
     last_renewal: float = 0.0  # when this guard last held the key (primary); starts at the guard's start
     primary_seen_alive: float | None = None  # the primary's newest renewal time seen at the witness (standby)
     self_fenced: bool = False
+    holds_key: bool = False  # the last attempt to hold the key succeeded (a renewal, not a take)
+    lapsing: tuple[float, float] | None = None  # (the holder's renewal time, when its lease first read -1)
 
     def __post_init__(self) -> None:
         # A guard that just started counts from now: a primary it cannot renew for is fenced after
@@ -209,7 +281,9 @@ class Guard:
         self.backend.refresh()
         role = self.backend.role()
         if role == "primary":
-            return self._as_primary()
+            # A self-fenced member tries to take the key back itself: with every member stopped there is no
+            # leader to do it.
+            return self._as_primary() if self.backend.leads() or self.self_fenced else self._as_primary_member()
         if role == "standby":
             return self._as_standby()
         return f"{role}: nothing to guard"
@@ -221,12 +295,23 @@ class Guard:
             return self._fence(f"no renewal for {now - self.last_renewal:.1f}s")
         healthy = self.backend.own_healthy(timeout=self.timing.retry_timeout / 2)
         held = None
+        refused = "another region holds the key at the witness"
         if healthy or self.self_fenced:
             record = {"region": self.region, "at": now, "epoch": self.backend.epoch()}
             try:
-                held = self.witness.hold(record)
+                promoted = 0 if self.holds_key else self.witness.promoted_epoch()
+                if promoted > self.backend.epoch():
+                    # A guard promoted another region past our epoch: this region was failed over, and an
+                    # expired key must not let it serve again (failback re-seeds it).
+                    held = False
+                    refused = (
+                        f"the witness records a promotion to epoch {promoted}, this region has {self.backend.epoch()}"
+                    )
+                else:
+                    held = self.witness.hold(record)
             except GatewayError:
                 held = None  # the witness did not answer
+        self.holds_key = bool(held)
         if held:
             self.last_renewal = now
             if self.self_fenced:
@@ -235,13 +320,35 @@ class Guard:
                 return "primary: the witness answers again and nobody took the key: members started"
             return "primary: lease renewed"
         if held is False:
-            return self._fence("another region holds the key at the witness")
+            return self._fence(refused)
         if now - self.last_renewal >= self.timing.self_fence_after:
             why = "cluster unhealthy" if not healthy else "the witness does not answer"
             return self._fence(f"no renewal for {now - self.last_renewal:.1f}s ({why})")
         return f"primary: not renewed for {now - self.last_renewal:.1f}s ({'unhealthy' if not healthy else 'witness'})"
 
+    def _as_primary_member(self) -> str:
+        """A member that does not speak for its region keeps its own fence: it must see the key its leader
+        renews, or it stops its own members in time, as the leader's guard would (the leader may be the one
+        that still reaches the witness while this member cannot)."""
+        now = self.clock()
+        self.holds_key = False  # not renewing: should it lead later, its first hold checks the epoch again
+        if now - self.last_renewal >= self.timing.self_fence_after:
+            return self._fence(f"the lease not seen renewed for {now - self.last_renewal:.1f}s")
+        try:
+            record, left = self.witness.read()
+        except (GatewayError, ValueError):
+            return f"primary: the witness does not answer ({now - self.last_renewal:.1f}s since the lease was seen)"
+        if record is not None and record.get("region") == self.region and left > 0:
+            # The lease lapses no sooner than `left` seconds after this read was sent: as good as a renewal at
+            # now + left - ttl, so this member fences at the same margin before expiry as the leader.
+            self.last_renewal = max(self.last_renewal, now + left - self.timing.ttl)
+            return "primary: lease seen renewed by this region's leader"
+        if record is not None and record.get("region") != self.region:
+            return self._fence(f"{record.get('region')} holds the key at the witness")
+        return f"primary: the lease not seen for {now - self.last_renewal:.1f}s"
+
     def _fence(self, why: str) -> str:
+        self.holds_key = False
         if not self.self_fenced:
             self.backend.stop_own_members()
             self.self_fenced = True
@@ -256,9 +363,20 @@ class Guard:
             return "standby: the witness does not answer: no promotion without it"
         expired = record is not None and left < 0
         if record is not None and not expired:
+            self.lapsing = None
             if record.get("region") != self.region:
                 self.primary_seen_alive = float(record.get("at", 0))
             return f"standby: {record.get('region')} holds the key ({left}s left)"
+        if record is not None:
+            # etcd answers TTL -1 for an expired lease and also for one with under a second left (it truncates
+            # the remaining time, and reports no 0): only a second after the first such answer about this very
+            # renewal is the holder's lease surely gone.
+            now = self.clock()
+            renewal = float(record.get("at", 0))
+            if self.lapsing is None or self.lapsing[0] != renewal:
+                self.lapsing = (renewal, now)
+            if now - self.lapsing[1] < LAPSING:
+                return f"standby: {record.get('region')}'s lease has under a second left"
         if not self.backend.own_healthy(timeout=self.timing.retry_timeout):
             return "standby: the key expired, but this cluster has no quorum: not promoting"
         if self.primary_seen_alive is None:
@@ -267,6 +385,8 @@ class Guard:
         behind = self.primary_seen_alive - heartbeat if heartbeat is not None else float("inf")
         if behind > self.backend.max_lag:
             return f"standby: data {behind:.1f}s behind the primary's last renewal (> maxLag): not promoting"
+        if not self.backend.leads():
+            return "standby: the key expired; promotion is for this region's leader's guard"
         mine = {"region": self.region, "at": self.clock(), "epoch": self.backend.epoch() + 1, "promoting": True}
         try:
             taken = self.witness.take_expired(mine) if expired else self.witness.hold(mine)
@@ -275,6 +395,7 @@ class Guard:
         except GatewayError:
             return "standby: the witness stopped answering: not promoting"
         self.last_renewal = self.clock()
+        self.holds_key = True
         try:
             message = self.backend.promote()
         except PromotionStoppedError as error:

@@ -42,6 +42,9 @@ class LabGuardBackend:
     def paused(self) -> bool:
         return (self.lab.paths.root / "guards" / PAUSED).exists()
 
+    def leads(self) -> bool:
+        return True  # one guard per region, next to (and acting for) all of its members
+
     def _own(self) -> registry.Cluster:
         region = self.lab.plan.region(self.region)
         assert region is not None
