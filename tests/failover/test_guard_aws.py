@@ -237,3 +237,20 @@ def test_the_member_knows_its_region_role_from_its_own_epoch_and_keeps_it_while_
     again = backend()  # a restarted guard whose etcd is down: what it knew comes from its state file
     again.refresh()
     assert (again.role(), again.epoch()) == ("standby", 3)
+
+
+def test_the_witness_is_reached_through_whichever_of_its_urls_answers(witness: str) -> None:
+    """Production runs the witness in three places: a guard must keep working when one of them is gone."""
+    several = Witness([f"http://127.0.0.1:{free_block(1)}", witness], STACK, TIMING)
+    assert several.hold({"region": PRIMARY, "at": time.time(), "epoch": 1})
+    record, left = Witness(witness, STACK, TIMING).read()
+    assert record is not None and record["region"] == PRIMARY and left >= 1
+
+
+def test_the_aws_guard_refuses_timing_that_breaks_patronis_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    from drkit.failover.guard_aws import main
+
+    arguments = ["--stack", STACK, "--region", PRIMARY, "--boot-role", "primary", "--local-url", "https://a:2379"]
+    arguments += ["--members", "https://a:2379", "--witness", "https://w:2379", "--inventory", "inventory.yml"]
+    assert main([*arguments, "--ttl", "5", "--loop-wait", "2", "--retry-timeout", "2"]) == 2
+    assert "must not exceed the ttl" in capsys.readouterr().err
