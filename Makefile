@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 setup: system $(STAMP)
 
 # The lab's Debian packages: etcd 3.4.23, HAProxy, rsync; iproute2 and iptables for its namespaces network
-# mode (partitions, fences). Installed when missing and we are root; otherwise the command to run is printed
-# (the lab's own check names what is missing, too).
-SYSTEM_PACKAGES := etcd-server etcd-client haproxy rsync iproute2 iptables
+# mode (partitions, fences); prometheus for promtool, which tests the alert rules. Installed when missing and
+# we are root; otherwise the command to run is printed (the lab's own check names what is missing, too).
+SYSTEM_PACKAGES := etcd-server etcd-client haproxy rsync iproute2 iptables prometheus
 system:
-	@missing=""; for tool in /usr/bin/etcd /usr/bin/etcdctl /usr/sbin/haproxy /usr/bin/rsync /usr/sbin/ip /usr/sbin/iptables; do \
+	@missing=""; for tool in /usr/bin/etcd /usr/bin/etcdctl /usr/sbin/haproxy /usr/bin/rsync /usr/sbin/ip /usr/sbin/iptables /usr/bin/promtool; do \
 	  [ -x $$tool ] || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -1,5 +1,6 @@
 """Generate docs/policy-index.md, docs/spec-keys.md and docs/topology.md from the rules, tier presets, schema
-and plans, and the requirements.txt files Pulumi's pip toolchain installs (drkit.pins).
+and plans, the requirements.txt files Pulumi's pip toolchain installs (drkit.pins), and the inventory checks
+of the drkit_validate_inventory role (drkit.operate.inventory_contract).
 
 python -m drkit.docgen          # rewrite the generated docs
 python -m drkit.docgen --check  # exit 1 when they are out of date (CI)
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drkit import pins
+from drkit.operate import inventory_contract
 from drkit.policy.catalog import PolicySet
 from drkit.project import default_project_root
 from drkit.spec.units import format_duration
@@ -157,7 +159,10 @@ def _topology(root: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Generate the policy index, spec reference and topology in docs/, and requirements.txt."
+        description=(
+            "Generate the policy index, spec reference and topology in docs/, requirements.txt, and the"
+            " inventory checks of the drkit_validate_inventory role."
+        )
     )
     parser.add_argument("--check", action="store_true", help="fail when the generated docs are out of date")
     args = parser.parse_args(argv)
@@ -171,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         root / "docs" / "spec-keys.md": spec_reference(policies),
         root / "docs" / "topology.md": _topology(root),
         **pins.generated(root),
+        # The validate role's variable lists come from the one description of the inventory.
+        root / inventory_contract.VALIDATE_DEFAULTS: inventory_contract.validate_role_defaults(),
     }
     stale = [path for path, text in outputs.items() if not path.exists() or path.read_text() != text]
     if args.check:

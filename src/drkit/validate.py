@@ -13,7 +13,7 @@ from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
 from drkit.policy.engine import RuleResult, evaluate
 from drkit.policy.rule import RuleContext
-from drkit.spec import consistency
+from drkit.spec import consistency, secrets
 from drkit.spec.model import Objective, Spec, Waiver, build_spec
 from drkit.spec.stackfile import SPEC_KEY, StackFile, read_stack_file, stack_name
 from drkit.suggest import did_you_mean
@@ -30,6 +30,8 @@ class StackReport:
     results: tuple[RuleResult, ...] = ()
     estimates: Mapping[str, Estimate] = field(default_factory=dict)
     unused_waivers: tuple[tuple[Waiver, Location], ...] = ()
+    break_glass: str | None = None  # the reason given for an emergency override, when one was used
+    secrets: tuple[tuple[KeyPath, Location], ...] = ()  # Pulumi secrets in the spec, taken unread
 
     @property
     def verdict(self) -> Verdict:
@@ -68,11 +70,14 @@ def collect_stack_files(paths: list[Path]) -> tuple[list[Path], list[InputError]
     return files, errors
 
 
-def validate_file(path: Path, policies: PolicySet, today: date, display: str | None = None) -> StackReport:
-    """The stack's report. Never raises: whatever a file does to drkit is reported against that file."""
+def validate_file(
+    path: Path, policies: PolicySet, today: date, display: str | None = None, break_glass: str | None = None
+) -> StackReport:
+    """The stack's report. Never raises: whatever a file does to drkit is reported against that file.
+    `break_glass`: the reason for an emergency override of expired waivers (drkit.policy.engine)."""
     file = display or str(path)
     try:
-        return _validate_file(path, policies, today, file)
+        return _validate_file(path, policies, today, file, break_glass)
     except (Exception, RecursionError, MemoryError) as error:
         # Every input problem has its own located error; reaching here is a bug in drkit, said as such.
         message = f"drkit failed on this file: a bug in drkit ({type(error).__name__}: {str(error)[:200]})"
@@ -80,7 +85,9 @@ def validate_file(path: Path, policies: PolicySet, today: date, display: str | N
         return StackReport(file, stack_name(path), (InputError(Location(file, 1, 1), message, hint=hint),))
 
 
-def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> StackReport:
+def _validate_file(
+    path: Path, policies: PolicySet, today: date, file: str, break_glass: str | None = None
+) -> StackReport:
     try:
         stack = read_stack_file(path, file)
     except UnusableInputError as failure:
@@ -88,7 +95,8 @@ def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> S
     errors = policies.spec_schema.errors(stack.spec, stack.locate, (SPEC_KEY,))
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
-    raw = policies.spec_schema.with_defaults(stack.spec)
+    # Secrets the schema allowed stand in as unread strings (drkit.spec.secrets); the report names them.
+    raw = policies.spec_schema.with_defaults(secrets.opaque(stack.spec))
     errors = consistency.check(raw, stack.locate, (SPEC_KEY,))
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
@@ -102,7 +110,7 @@ def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> S
         return StackReport(file, stack.stack, tuple(errors))
     context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
     try:
-        results, unused = evaluate(policies.rules, context, stack.locate)
+        results, unused = evaluate(policies.rules, context, stack.locate, break_glass)
     except UnusableInputError as failure:
         return StackReport(file, stack.stack, tuple(failure.errors))
     return StackReport(
@@ -112,6 +120,9 @@ def _validate_file(path: Path, policies: PolicySet, today: date, file: str) -> S
         results=results,
         estimates=context.estimates,
         unused_waivers=tuple((waiver, stack.locate(("waivers", waiver.index))) for waiver in unused),
+        secrets=tuple((path, stack.locate(path)) for path in secrets.secret_paths(stack.spec)),
+        # Reported only when it set something aside: an override that changed nothing is not one.
+        break_glass=break_glass if any(r.status == "break-glass" for r in results) else None,
     )
 
 
@@ -140,6 +151,8 @@ def _waiver_errors(spec: Spec, stack: StackFile, policies: PolicySet) -> list[In
     return errors
 
 
-def validate_paths(paths: list[Path], policies: PolicySet, today: date) -> tuple[list[StackReport], list[InputError]]:
+def validate_paths(
+    paths: list[Path], policies: PolicySet, today: date, break_glass: str | None = None
+) -> tuple[list[StackReport], list[InputError]]:
     files, errors = collect_stack_files(paths)
-    return [validate_file(path, policies, today) for path in files], errors
+    return [validate_file(path, policies, today, break_glass=break_glass) for path in files], errors

@@ -67,3 +67,25 @@ def test_unusable_outputs_file_exit_2_with_the_fix(tmp_path: Path, content: str 
 def test_outputs_of_another_stack_are_refused(prod_outputs: Path) -> None:
     result = inventory("--stack", "dev", "--from-outputs", str(prod_outputs), "-o", "-")
     assert result.exit_code == 2 and "outputs of stack 'prod', not 'dev'" in result.output
+
+
+def test_members_and_mirrors_are_reached_over_ssm_as_root(prod_outputs: Path, tmp_path: Path) -> None:
+    """No SSH port, no public address: Ansible's amazon.aws.aws_ssm connection, with each instance's ID, its
+    region and that region's transfer bucket, and become (the playbooks write under /var/lib/drkit)."""
+    target = tmp_path / "prod.yml"
+    assert inventory("--stack", "prod", "--from-outputs", str(prod_outputs), "-o", str(target)).exit_code == 0
+    document: dict[str, Any] = yaml.safe_load(target.read_text(encoding="utf-8"))
+    children = document["all"]["children"]
+    hosts = [
+        (region, host) for region in children["registry"]["children"].values() for host in region["hosts"].values()
+    ] + [(None, host) for host in children["mirrors"]["hosts"].values()]
+    assert len(hosts) > 5
+    for _, host in hosts:
+        assert host["ansible_connection"] == "amazon.aws.aws_ssm"
+        assert host["ansible_aws_ssm_instance_id"].startswith("i-"), host
+        assert host["ansible_become"] is True
+        region = host["drkit_region"]
+        assert host["ansible_aws_ssm_region"] == region
+        assert host["ansible_aws_ssm_bucket_name"].endswith(f"-{region}-ssm")
+    ids = [host["ansible_aws_ssm_instance_id"] for _, host in hosts]
+    assert len(set(ids)) == len(ids), "one instance per host"

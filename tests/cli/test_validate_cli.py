@@ -193,3 +193,65 @@ def test_bad_today_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["validate", "--today", "tomorrow"])
     assert result.exit_code == 2
     assert "'tomorrow' is not a date like 2027-06-30" in result.output
+
+
+def validate_dev_after_its_waiver(*extra: str) -> Result:
+    """dev waives DR202 until 2027-05-31; judged two weeks later, the waiver has run out."""
+    return CliRunner().invoke(
+        main, ["validate", "--today", "2027-06-15", str(STACKS / "Pulumi.dev.yaml"), *extra], catch_exceptions=False
+    )
+
+
+def test_an_expired_waiver_blocks_until_someone_breaks_the_glass_with_a_reason() -> None:
+    blocked = validate_dev_after_its_waiver()
+    assert blocked.exit_code == 1
+    assert "DR901" in blocked.output and "DR202" in blocked.output and "BREAK-GLASS" not in blocked.output
+
+    forced = validate_dev_after_its_waiver(
+        "--break-glass", "INC-4711: us-east-1 down, rebuilding dev", "--format", "json"
+    )
+    assert forced.exit_code == 0, forced.output
+    (stack,) = json.loads(forced.output)["stacks"]
+    assert stack["breakGlass"] == "INC-4711: us-east-1 down, rebuilding dev"
+    status = {rule["id"]: rule["status"] for rule in stack["rules"]}
+    assert status["DR901"] == "break-glass" and status["DR202"] == "waived"
+
+    text = validate_dev_after_its_waiver("--break-glass", "INC-4711").output
+    assert "BREAK-GLASS: expired waivers honoured for this run only, because: INC-4711" in text
+    assert "OVERRIDE  DR901" in text
+
+
+def test_breaking_the_glass_sets_aside_nothing_but_expired_waivers(tmp_path: Path) -> None:
+    path = prod_variant(tmp_path, "four-members", "members: 5", "members: 4")
+    result = CliRunner().invoke(main, ["validate", str(path), "--break-glass", "INC-4711"], catch_exceptions=False)
+    assert result.exit_code == 1 and "FAIL      DR001" in result.output
+    assert "BREAK-GLASS" not in result.output, "an override that set nothing aside is not reported as one"
+
+
+def test_breaking_the_glass_needs_a_reason() -> None:
+    result = validate_dev_after_its_waiver("--break-glass", "  ")
+    assert result.exit_code == 2 and "say why" in result.output
+
+
+SECRET_NAME = "name: {secure: v1:Zm9vYmFy:AAABAHJlZ2lzdHJ5LmV4YW1wbGUuY29t}"
+
+
+def test_a_secret_name_is_taken_unread_and_said_so(tmp_path: Path) -> None:
+    """`pulumi config set --secret --path drkit:spec.globalEndpoint.name`: the file holds ciphertext only."""
+    path = prod_variant(tmp_path, "secret-name", "name: registry.example.com", SECRET_NAME)
+    result = CliRunner().invoke(main, ["validate", "--today", "2026-11-22", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"note +.*Pulumi.secret-name.yaml:\d+:\d+: drkit:spec.globalEndpoint.name is a Pulumi secret", result.output
+    )
+    as_json = CliRunner().invoke(main, ["validate", "--today", "2026-11-22", str(path), "--format", "json"])
+    (stack,) = json.loads(as_json.output)["stacks"]
+    assert [secret["keyPath"] for secret in stack["secrets"]] == ["globalEndpoint.name"]
+
+
+def test_a_secret_where_a_rule_reads_the_value_is_refused_with_why(tmp_path: Path) -> None:
+    path = prod_variant(tmp_path, "secret-members", "members: 5", "members: {secure: v1:AAAB}")
+    result = subprocess.run([str(DRKIT), "validate", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "drkit:spec.registry.members: expected an integer, got a Pulumi secret" in result.stdout
+    assert "only names and instance types may be secrets" in result.stdout

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from drkit.drill.workload import Ledger
 from drkit.failover import registry
 from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
-from tests.failover.conftest import drkit, fresh
+from tests.failover.conftest import drkit, drkit_json, fresh
 
 TTL = 5
 
@@ -59,6 +61,63 @@ def _wait_for(lab: Lab, region: str, prefix: str, timeout: float) -> float:
     raise AssertionError(f"{region}'s guard never said {prefix!r} in {timeout:.0f}s; last: {_decision(lab, region)!r}")
 
 
+def _scrape(url: str) -> list[tuple[str, dict[str, str], float]]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    found = [value for sample, have, value in samples if sample == name and labels.items() <= have.items()]
+    assert len(found) == 1, f"{name}{labels}: {found}"
+    return found[0]
+
+
+def _assert_reported(lab: Lab, primary: str, standby: str) -> None:
+    """What status and the guards' /metrics say of a healthy pair: the primary holds the key, the standby
+    waits with fresh data (what the alert rules read)."""
+    status = drkit_json(lab, "sandbox", "status")
+    guards = status["guards"]
+    assert guards["enabled"] and not guards["paused"]
+    assert guards["holderRegion"] == primary and 0 < guards["ttlLeft"] <= TTL
+    assert guards["epoch"] == status["failover"]["epoch"]
+    assert guards["running"] == {primary: "RUNNING", standby: "RUNNING"}
+    mine, theirs = guards["decisions"][primary], guards["decisions"][standby]
+    assert (mine["decision"], mine["kind"], mine["holdsLease"]) == ("primary: lease renewed", "renewed", True)
+    assert mine["leaseId"] and mine["epoch"] == guards["epoch"] and time.time() - mine["at"] < 5
+    assert (theirs["kind"], theirs["holdsLease"], theirs["role"]) == ("waiting", False, "standby")
+
+    samples = _scrape(guards["metrics"][primary])
+    assert _value(samples, "drkit_guard_lease_held") == 1
+    assert 0 < _value(samples, "drkit_guard_lease_ttl_remaining_seconds") <= TTL
+    assert time.time() - _value(samples, "drkit_guard_last_renew_timestamp_seconds") < 5
+    assert (_value(samples, "drkit_region_primary"), _value(samples, "drkit_region_fenced")) == (1, 0)
+    assert _value(samples, "drkit_guard_decisions_total", decision="renewed") >= 1
+    region = fresh(lab).plan.region(primary)
+    assert region is not None
+    members = {m.name for m in region.members}
+    assert {labels["member"] for name, labels, _ in samples if name == "drkit_raft_term"} == members
+    epochs = [value for name, _, value in samples if name == "drkit_region_epoch"]
+    assert epochs in ([], [guards["epoch"]])  # no record before the lab's first promotion
+
+    # The standby's mirrored heartbeat is fresh (within maxLag) once the mirror has caught up.
+    deadline = time.monotonic() + 15
+    while True:
+        samples = _scrape(guards["metrics"][standby])
+        lag = _value(samples, "drkit_mirror_lag_seconds")
+        if lag <= lab.plan.max_lag_s or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert lag <= lab.plan.max_lag_s
+    assert _value(samples, "drkit_guard_lease_held") == 0 and _value(samples, "drkit_region_primary") == 0
+    assert _value(samples, "drkit_replication_max_lag_seconds") == lab.plan.max_lag_s
+
+    # etcd's own metrics the alert rules read exist under these names on this release.
+    with urllib.request.urlopen(f"{region.members[0].client_url}/metrics", timeout=5) as response:
+        names = {s.name for family in text_string_to_metric_families(response.read().decode()) for s in family.samples}
+    assert {"etcd_server_has_leader", "etcd_server_is_leader", "etcd_server_leader_changes_seen_total"} <= names
+
+
 def _roles(lab: Lab) -> dict[str, str]:
     return {region.name: region.role for region in fresh(lab).plan.regions}
 
@@ -92,11 +151,16 @@ def test_a_primary_cut_off_from_everything_fences_itself_and_the_standby_is_prom
 def test_only_the_link_between_the_regions_cut_promotes_nothing(guarded: Lab) -> None:
     lab = guarded
     old, new = lab.plan.primary, lab.plan.standbys[0]
+    _assert_reported(lab, old.name, new.name)
     assert drkit(lab, "sandbox", "partition", old.name, "--keep-witness").returncode == 0
     time.sleep(2 * TTL + 2)
     assert _decision(lab, old.name) == "primary: lease renewed"
     assert _decision(lab, new.name).startswith(f"standby: {old.name} holds the key")
     assert _roles(lab) == {old.name: "primary", new.name: "standby"}
+    # The standby's guard sees the mirror stalled behind the cut: what DrkitMirrorLagOverMaxLag fires on.
+    samples = _scrape(lab.plan.guard_metrics_url(new.name))
+    assert _value(samples, "drkit_mirror_lag_seconds") > lab.plan.max_lag_s
+    assert _value(samples, "drkit_guard_decisions_total", decision="waiting") >= 2 * TTL
 
 
 def test_no_witness_no_promotion_and_the_primary_comes_back_with_it(guarded: Lab) -> None:

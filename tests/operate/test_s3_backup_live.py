@@ -4,14 +4,19 @@ runs through the console script. One shared lab for the module."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from drkit.sandbox import etcd_client
 from drkit.sandbox import s3 as lab_s3
 from drkit.sandbox.lab import Lab
-from tests.operate.conftest import backups_dir, drkit, etcdctl, member_pids
+from tests.operate.conftest import backups_dir, drkit, etcdctl, member_pids, playbook
 
 
 def s3_entries(lab: Lab) -> list[dict[str, Any]]:
@@ -100,3 +105,85 @@ def test_backups_check_exits_1_on_a_stale_backup(running_lab: Lab) -> None:
     stale = drkit(lab, "backups", "check", "--max-age", "1s")
     assert stale.returncode == 1
     assert "lab-s3: STALE" in stale.stdout and "lab-rsync: STALE" in stale.stdout
+
+
+def test_the_members_timer_job_backs_up_on_the_leader_only(running_lab: Lab, tmp_path: Path) -> None:
+    """backup-schedule.yml installs what a cloud member's timer runs (units under a temporary root; the job's
+    home with drkit's virtualenv standing in for the one pip would make); the unit's own ExecStart, fired on
+    every member of the primary as the timers would, backs up once, from the leader, to S3 only."""
+    lab = running_lab
+    root, home, state = tmp_path / "root", tmp_path / "home", tmp_path / "state"
+    home.mkdir()
+    (home / "venv").symlink_to(Path(sys.prefix))
+    install = playbook(
+        lab,
+        "backup-schedule",
+        *("-e", f"drkit_backup_schedule_root={root}", "-e", f"drkit_backup_schedule_home={home}"),
+        *("-e", f"drkit_backup_schedule_state_dir={state}", "-e", "ansible_become=false"),
+        *("-e", "drkit_backup_schedule_manage_systemd=false", "-e", "drkit_backup_schedule_install_runtime=false"),
+    )
+    assert install.returncode == 0, install.stdout[-3000:]
+    units = root / "etc" / "systemd" / "system"
+    timer = (units / "drkit-backup.timer").read_text()
+    assert "OnCalendar=*-*-* *:00,15,30,45:00 UTC" in timer and "Persistent=true" in timer
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(units / "drkit-backup.service")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Invalid" not in verify.stderr and "bad-setting" not in verify.stderr, verify.stderr
+    service = (units / "drkit-backup.service").read_text()
+    exec_start = shlex.split(service.split("ExecStart=", 1)[1].replace("\\\n", " ").splitlines()[0])
+    before = {entry["id"] for entry in s3_entries(lab)}
+    rsync_before = sorted(path.name for path in backups_dir(lab).rglob("*.db"))
+
+    outcomes = {}
+    for member in lab.plan.primary.members:
+        # One temporary root served every host, so the unit on disk is whichever host wrote it last; each
+        # member's own unit differs only in its URL, region and boot role: those, as rendered for it.
+        own = {
+            "--url": member.client_url,
+            "--region": lab.plan.primary.name,
+            "--boot-role": lab.plan.primary.role,
+        }
+        command = [
+            f"{part.split('=')[0]}={own[part.split('=')[0]]}" if part.split("=")[0] in own else part
+            for part in exec_start
+        ]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        outcomes[member.name] = json.loads((state / "scheduled-backup.json").read_text())
+
+    assert sorted(o["outcome"] for o in outcomes.values()) == ["backed-up", "skipped", "skipped"], outcomes
+    assert all("not its cluster's leader" in o["why"] for o in outcomes.values() if o["outcome"] == "skipped")
+    after = {entry["id"] for entry in s3_entries(lab)}
+    assert len(after - before) == 1, "one snapshot, from the leader"
+    assert sorted(path.name for path in backups_dir(lab).rglob("*.db")) == rsync_before, "members upload to S3 only"
+
+
+def test_the_labs_scheduler_backs_up_by_itself_until_stopped(running_lab: Lab) -> None:
+    """`drkit sandbox schedule start --every N` (the members' timers, sped up): backups appear without anyone
+    running `drkit backup`, from the primary's leader only; `schedule stop` stops them."""
+    lab = running_lab
+    before = {entry["id"] for entry in s3_entries(lab)}
+    start = drkit(lab, "sandbox", "schedule", "start", "--every", "2")
+    assert start.returncode == 0, start.stdout + start.stderr
+    try:
+        deadline = time.monotonic() + 300
+        runs: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            runs = lab.schedule_status()["lastRuns"]
+            if any(run.get("outcome") == "backed-up" for run in runs.values()):
+                break
+            time.sleep(1)
+        outcomes = {name: run.get("outcome") for name, run in runs.items()}
+        assert "backed-up" in outcomes.values(), runs
+        primary = {member.name for member in lab.plan.primary.members}
+        assert set(outcomes) <= primary, "only the primary region's members are fired"
+    finally:
+        stop = drkit(lab, "sandbox", "schedule", "stop")
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    assert not lab.schedule_status()["enabled"]
+    assert {entry["id"] for entry in s3_entries(lab)} - before, "a scheduled backup reached S3"

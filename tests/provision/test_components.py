@@ -291,3 +291,23 @@ def test_cluster_without_tls_issues_no_certificates(stack_spec: Callable[..., Sp
     assert not plan.of_type("aws:secretsmanager/secret:Secret")
     assert "ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379" in members(plan)[0].props["userData"]
     assert plan.outputs["endpoint"].startswith("http://internal-us-east-1-client")
+
+
+def test_each_region_gets_an_ssm_transfer_bucket_kms_encrypted_private_and_short_lived(prod_cluster: Plan) -> None:
+    name = f"drkit-test-backups-{offline.ACCOUNT}-us-east-1-ssm"
+    assert named(prod_cluster, "aws:s3/bucket:Bucket", name).props["forceDestroy"] is True  # transient only
+    encryption = named(
+        prod_cluster,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        f"{name}-encryption",
+    )
+    default = encryption.props["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"]
+    block = named(prod_cluster, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{name}-public-access")
+    assert all(block.props[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "restrictPublicBuckets"))
+    lifecycle = named(
+        prod_cluster, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", f"{name}-lifecycle"
+    )
+    assert lifecycle.props["rules"][0]["expiration"]["days"] == 1
+    policy = named(prod_cluster, "aws:s3/bucketPolicy:BucketPolicy", f"{name}-policy").props["policy"]
+    assert "aws:SecureTransport" in policy

@@ -31,7 +31,10 @@ def test_members_ports_and_azs_follow_the_spec(plan: LabPlan) -> None:
     assert [m.name for m in east] == ["lab-east-1", "lab-east-2", "lab-east-3"]
     assert [m.az for m in east] == ["lab-east-a", "lab-east-b", "lab-east-c"]  # round-robin over 3 AZs
     ports = [port for port, _ in plan.ports()]
-    assert ports == list(range(30000, 30017))  # one block, no collisions: members, endpoint, rsync, S3, witness
+    # One block, no collisions: members, endpoint, rsync, S3, witness, then each region's guard metrics.
+    assert ports == list(range(30000, 30019))
+    assert [plan.guard_metrics_port(region.name) for region in plan.regions] == [30017, 30018]
+    assert plan.guard_metrics_url("lab-west") == "http://127.0.0.1:30018/metrics"
     assert plan.mirror_prefixes == ("",)  # prefix / mirrors everything
     assert (plan.rsync_module, plan.rsync_path) == ("drkit-backups", "/local")
     assert (plan.heartbeat_ms, plan.election_ms, plan.check_interval_ms, plan.check_fall) == (100, 1000, 1000, 2)

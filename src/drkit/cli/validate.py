@@ -50,12 +50,30 @@ class _IsoDate(click.ParamType):
     default=None,
     help="Judge waiver expiry as of this date instead of today (reproducible CI runs).",
 )
-def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | None, today: date | None) -> None:
+@click.option(
+    "--break-glass",
+    "break_glass",
+    metavar='"REASON"',
+    default=None,
+    help="Emergency only: honour expired waivers for this run (every other rule still applies); the reason is"
+    " printed with the report. pulumi up reads it from DRKIT_BREAK_GLASS.",
+)
+def validate(
+    paths: tuple[Path, ...],
+    output_format: str,
+    policies_dir: Path | None,
+    today: date | None,
+    break_glass: str | None,
+) -> None:
     """Check DR specs: schema first, then the policy rules, with estimated RTO/RPO against the objectives.
 
     PATHS are stack files (Pulumi.<env>.yaml) or directories of them; default: every stack in stacks/.
     Exit 0 when every stack passes, 1 on a rule violation, 2 on unusable input.
     """
+    if break_glass is not None and not break_glass.strip():
+        raise click.BadParameter(
+            "say why (an incident, a ticket): the reason is what makes it auditable", param_hint="--break-glass"
+        )
     root = default_project_root()
     if policies_dir is None:
         if root is None:
@@ -69,7 +87,9 @@ def validate(paths: tuple[Path, ...], output_format: str, policies_dir: Path | N
             raise click.UsageError("no drkit project here to find stacks/ in: name the stack files to check")
         paths = (_relative(root / "stacks"),)
     policies = load_policies_or_exit(policies_dir)
-    reports, path_errors = validate_paths(list(paths), policies, today or date.today())
+    reports, path_errors = validate_paths(
+        list(paths), policies, today or date.today(), break_glass.strip() if break_glass else None
+    )
     click.echo(_RENDERERS[output_format](reports, path_errors), nl=False)
     sys.exit(exit_code(reports, path_errors))
 

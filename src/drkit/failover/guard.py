@@ -22,7 +22,12 @@ These decisions (Guard.step) are one piece of code for every place a stack runs;
 is the GuardBackend interface: the lab's is drkit.failover.guard_lab (supervisord, the lab's files), AWS's
 is drkit.failover.guard_aws (systemd on the member, the failover engine over boto3).
 
-    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1]   (the lab)
+The lab's guard:
+
+    python -m drkit.failover.guard --state-dir DIR --region REGION [--ttl 5] [--loop-wait 1] [--metrics-address H:P]
+
+After each turn the lab's guard reports (drkit.failover.guard_metrics): its state file for `drkit sandbox
+status`, and Prometheus metrics on --metrics-address for the alert rules in policies/alerts/.
 """
 
 from __future__ import annotations
@@ -101,6 +106,12 @@ class Witness:
         self.timing = timing
         self.lease = 0
         self.seen_revision = 0  # the key's mod_revision when last read (0: absent)
+        # The TTL the witness last reported, and when (for status and metrics, drkit.failover.guard_metrics):
+        # of the key's lease on a read, of this guard's own lease on a keep-alive or grant.
+        self.read_ttl: int | None = None
+        self.read_ttl_at = 0.0
+        self.own_ttl: int | None = None
+        self.own_ttl_at = 0.0
 
     def promoted_epoch(self) -> int:
         """The newest epoch a guard promoted to (0: none yet)."""
@@ -123,11 +134,13 @@ class Witness:
         kvs = result.get("kvs", [])
         if not kvs:
             self.seen_revision = 0
+            self.read_ttl, self.read_ttl_at = 0, time.time()
             return None, 0
         self.seen_revision = int(kvs[0]["mod_revision"])
         record = json.loads(base64.b64decode(kvs[0].get("value", "")))
         lease = int(kvs[0].get("lease", 0) or 0)
         left = int(self.gateway.call("/v3/lease/timetolive", {"ID": str(lease)}).get("TTL", -1)) if lease else -1
+        self.read_ttl, self.read_ttl_at = left, time.time()
         return record, left
 
     def take_expired(self, record: dict[str, Any]) -> bool:
@@ -145,8 +158,10 @@ class Witness:
         if self.lease:
             alive = self.gateway.call("/v3/lease/keepalive", {"ID": str(self.lease)}).get("result", {})
             if int(alive.get("TTL", 0) or 0) > 0:
+                self.own_ttl, self.own_ttl_at = int(alive["TTL"]), time.time()
                 return
         self.lease = self.gateway.grant(self.timing.ttl)
+        self.own_ttl, self.own_ttl_at = self.timing.ttl, time.time()
 
     def hold(self, record: dict[str, Any]) -> bool:
         """Write the record if the key is absent or already ours; False when another region holds it."""
@@ -435,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=5)
     parser.add_argument("--loop-wait", type=float, default=1.0)
     parser.add_argument("--retry-timeout", type=float, default=1.0)
+    parser.add_argument(
+        "--metrics-address", metavar="HOST:PORT", help="Serve Prometheus metrics at http://HOST:PORT/metrics."
+    )
     args = parser.parse_args(argv)
     timing = Timing(args.ttl, args.loop_wait, args.retry_timeout)
     try:
@@ -443,9 +461,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from drkit.failover.guard_lab import lab_guard
+    from drkit.failover.guard_metrics import GuardReporter
 
     guard = lab_guard(args.state_dir, args.region, timing)
-    run(guard, lambda decision, at: record_decision(args.state_dir, args.region, decision, at))
+    reporter = GuardReporter(args.state_dir, args.region)
+    if args.metrics_address:
+        host, _, port = args.metrics_address.rpartition(":")
+        try:
+            reporter.serve(host or "127.0.0.1", int(port))
+        except (OSError, ValueError, KeyError) as error:  # guarding matters more than being watched: go on
+            print(f"metrics not served on {args.metrics_address}: {error}", file=sys.stderr, flush=True)
+
+    def report(decision: str, at: float) -> None:
+        try:
+            reporter.report(guard, decision, at)
+        except Exception as error:  # reporting must never stop the guard: keep the bare decision at least
+            record_decision(args.state_dir, args.region, f"{decision} (not reported: {error})", at)
+
+    run(guard, report)
     return 0
 
 

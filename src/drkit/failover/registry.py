@@ -121,6 +121,18 @@ def health(cluster: Cluster, timeout: float = 1.0) -> RegionHealth:
     return RegionHealth(cluster.region, len(cluster.urls), answering, healthy, revision)
 
 
+def raft_terms(cluster: Cluster, timeout: float = 1.0) -> dict[str, int]:
+    """Each answering member's raft term (maintenance status `raftTerm`), by URL. etcd exports no term
+    metric of its own; the guards export these, so an alert can see elections that leader-change counters
+    reset by a restart would hide."""
+    terms = {}
+    for url in cluster.urls:
+        with contextlib.suppress(GatewayError, KeyError, ValueError):
+            status = _gateway(cluster, url, timeout).call("/v3/maintenance/status", {})
+            terms[url] = int(status.get("raftTerm", status["header"].get("raft_term", 0)))
+    return terms
+
+
 def answers(cluster: Cluster, timeout: float = 1.0) -> list[str]:
     """The members that accept a connection and answer at all: what a client next to them could reach."""
     return [url for url in cluster.urls if _health(cluster, url, timeout)[0]]

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 
 from croniter import croniter
 
+from drkit.operate.inventory_contract import BackupScheduleVars
 from drkit.spec import cron
 
 _WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -69,3 +71,20 @@ def _check(expression: str) -> None:
     reason = cron.problem(expression)
     if reason:
         raise ScheduleError(f"backups.schedule {expression!r} is not a cron schedule that fires: {reason}")
+
+
+def backup_schedule_vars(expression: str) -> BackupScheduleVars:
+    """What every inventory (the lab's, the cloud's) tells the playbooks about the schedule. An expression a
+    timer cannot express gets no calendar: installing the schedule then fails with the reason. The member's
+    job runs Ansible and boto3 itself: the versions drkit runs with (its pins), so members run what CI tested."""
+    try:
+        calendar, problem = on_calendar(expression), ""
+    except ScheduleError as error:
+        calendar, problem = [], str(error)
+    return BackupScheduleVars(
+        drkit_backup_schedule=expression,
+        drkit_backup_on_calendar=calendar,
+        drkit_backup_schedule_problem=problem,
+        drkit_backup_schedule_ansible_core=metadata.version("ansible-core"),
+        drkit_backup_schedule_boto3=metadata.version("boto3"),
+    )

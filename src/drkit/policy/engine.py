@@ -11,7 +11,12 @@ from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.policy.rule import Rule, RuleContext
 from drkit.spec.model import Waiver
 
-Status = Literal["pass", "fail", "waived", "advisory"]
+Status = Literal["pass", "fail", "waived", "advisory", "break-glass"]
+
+# What an emergency may set aside: only that waivers ran out. A waiver's rule was reviewed and accepted once;
+# its expiry asks for a review again, which must not keep a region from being rebuilt during an outage.
+# Every other rule still blocks, and the override is reported with its reason on every run that uses it.
+BREAK_GLASS_RULES = frozenset({"DR901"})
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,8 @@ class LocatedFinding:
 
 @dataclass(frozen=True)
 class RuleResult:
-    """pass; fail (mandatory for the tier, not waived); advisory (failed, not mandatory); waived."""
+    """pass; fail (mandatory for the tier, not waived); advisory (failed, not mandatory); waived; break-glass
+    (failed, set aside for this run by an emergency override, with its reason)."""
 
     rule: Rule
     status: Status
@@ -32,10 +38,14 @@ class RuleResult:
 
 
 def evaluate(
-    rules: tuple[Rule, ...], context: RuleContext, locate: Callable[[KeyPath], Location]
+    rules: tuple[Rule, ...],
+    context: RuleContext,
+    locate: Callable[[KeyPath], Location],
+    break_glass: str | None = None,
 ) -> tuple[tuple[RuleResult, ...], tuple[Waiver, ...]]:
-    """Results per rule, and the waivers that silenced nothing (worth removing)."""
-    current = {w.rule: w for w in context.spec.waivers if w.expires >= context.today}
+    """Results per rule, and the waivers that silenced nothing (worth removing). With `break_glass` (the
+    reason for an emergency override), expired waivers still silence their rules for this run."""
+    current = {w.rule: w for w in context.spec.waivers if break_glass or w.expires >= context.today}
     used: set[str] = set()
     results = []
     for rule in rules:
@@ -50,7 +60,9 @@ def evaluate(
             results.append(RuleResult(rule, "pass"))
             continue
         waiver = current.get(rule.id) if rule.waivable else None
-        if waiver is not None:
+        if break_glass and rule.id in BREAK_GLASS_RULES:
+            results.append(RuleResult(rule, "break-glass", findings))
+        elif waiver is not None:
             used.add(rule.id)
             results.append(RuleResult(rule, "waived", findings, waiver))
         elif context.tier.is_mandatory(rule.id):

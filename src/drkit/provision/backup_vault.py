@@ -33,7 +33,7 @@ class BackupVaultArgs:
 
 
 # S3 bucket names: 3-63 characters, one namespace for every AWS account.
-_MAX_BUCKET_NAME = 63
+MAX_BUCKET_NAME = 63
 
 
 def default_prefix(stack: str, account: str) -> str:
@@ -47,9 +47,9 @@ def bucket_name(prefix: str, region: str, index: int) -> str:
     `prefix`: drkit:backupBucketPrefix from the stack config, else default_prefix()."""
     suffix = f"-{index}" if index else ""
     name = f"{prefix}-{region}{suffix}"
-    if len(name) > _MAX_BUCKET_NAME:
+    if len(name) > MAX_BUCKET_NAME:
         raise ProvisionError(
-            f"backup bucket name {name} is {len(name)} characters, S3 allows {_MAX_BUCKET_NAME}: set a shorter"
+            f"backup bucket name {name} is {len(name)} characters, S3 allows {MAX_BUCKET_NAME}: set a shorter"
             f" drkit:{stack_config.BACKUP_BUCKET_PREFIX} in the stack config"
         )
     return name

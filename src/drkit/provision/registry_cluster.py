@@ -18,10 +18,12 @@ import pulumi
 import pulumi_aws as aws
 
 from drkit.provision import cloud_init, tags
+from drkit.provision.backup_vault import account_prefix
 from drkit.provision.errors import ProvisionError
 from drkit.provision.layout import MemberPlacement, client_endpoints, initial_cluster, place_members
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.network import Network, available_azs, create_network, existing_network
+from drkit.provision.ssm_transfer import transfer_bucket, transfer_bucket_name
 from drkit.provision.tls import CertificateAuthority, issue
 from drkit.provision.tls_delivery import tls_secret
 from drkit.spec.model import Region, Registry
@@ -89,6 +91,10 @@ class RegistryCluster(pulumi.ComponentResource):
             # docs/provisioning.md), and a change that would replace it stops at `protect`.
             opts=self._opts(protect=True, retain_on_delete=True),
         )
+        # Ansible reaches the members over SSM (no SSH port, no public address): files go through this bucket.
+        prefix = account_prefix(args.stack, provider)
+        self.transfer_bucket_name = transfer_bucket_name(prefix, region.name)
+        transfer_bucket(args.stack, region.name, prefix, self.kms_key.arn, self, provider)
         self._security_groups()
         self._load_balancers()
         secrets = self._tls_secrets()
@@ -100,6 +106,7 @@ class RegistryCluster(pulumi.ComponentResource):
                 "clientEndpoint": self.client_endpoint,
                 "memberIps": [member.private_ip for member in self.placements],
                 "instanceIds": [instance.id for instance in self.instances],
+                "ssmTransferBucket": self.transfer_bucket_name,
             }
         )
 

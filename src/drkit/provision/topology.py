@@ -141,17 +141,30 @@ def _outputs(
 
     def document(parts: dict[str, Any]) -> dict[str, Any]:
         facts = [
-            ClusterFacts(c.args.region.name, c.args.region.role, tuple(c.placements), parts["endpoints"][i])
+            ClusterFacts(
+                c.args.region.name,
+                c.args.region.role,
+                tuple(c.placements),
+                parts["endpoints"][i],
+                tuple(parts["instances"][i]),
+                c.transfer_bucket_name,
+            )
             for i, c in enumerate(clusters)
         ]
+        transfer = {c.args.region.name: c.transfer_bucket_name for c in clusters}
         mirror_facts = [
-            MirrorFacts(f"{m.region}-mirror", m.region, parts["mirrors"][i], units) for i, m in enumerate(mirrors)
+            MirrorFacts(
+                f"{m.region}-mirror", m.region, parts["mirrors"][i], units, parts["mirror_ids"][i], transfer[m.region]
+            )
+            for i, m in enumerate(mirrors)
         ]
         return inventory_document(stack, spec, facts, backup_facts(parts["keys"]), parts["endpoint"], mirror_facts)
 
     inventory = pulumi.Output.all(
         endpoints=[cluster.client_endpoint for cluster in clusters],
         mirrors=[mirror.private_ip for mirror in mirrors],
+        instances=[[instance.id for instance in cluster.instances] for cluster in clusters],
+        mirror_ids=[mirror.instance.id for mirror in mirrors],
         endpoint=endpoint.url if endpoint else None,
         keys=[vault.key.arn for vault in vaults],
     ).apply(document)

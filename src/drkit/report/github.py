@@ -33,7 +33,7 @@ def render(reports: list[StackReport], path_errors: list[InputError]) -> str:
     for report in reports:
         lines.extend(_command("error", e.location, "drkit: unusable input", e.render()) for e in report.errors)
         for result in report.results:
-            level = {"fail": "error", "advisory": "warning"}.get(result.status)
+            level = {"fail": "error", "advisory": "warning", "break-glass": "warning"}.get(result.status)
             if level is None:
                 continue
             title = f"{result.rule.id} {result.rule.name}"

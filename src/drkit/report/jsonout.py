@@ -61,6 +61,8 @@ def _stack(report: StackReport) -> dict[str, Any]:
             for result in report.results
         ],
         "unusedWaivers": [{**_where(location), "rule": waiver.rule} for waiver, location in report.unused_waivers],
+        "breakGlass": report.break_glass,
+        "secrets": [{**_where(location), "keyPath": format_key_path(path)} for path, location in report.secrets],
     }
 
 

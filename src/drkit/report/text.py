@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from drkit.errors import InputError
+from drkit.errors import InputError, format_key_path
 from drkit.report import summary_line
 from drkit.report.objective_rows import comparisons
+from drkit.spec.stackfile import SPEC_KEY
 from drkit.spec.units import format_duration
 from drkit.validate import StackReport
 
@@ -35,6 +36,11 @@ def _stack(report: StackReport) -> str:
         f"  rules: {counts['pass']} passed, {counts['fail']} failed, {counts['waived']} waived,"
         f" {counts['advisory']} advisory"
     )
+    if report.break_glass:
+        lines.append(
+            f"  BREAK-GLASS: expired waivers honoured for this run only, because: {report.break_glass}."
+            " Renew or remove them once the emergency is over."
+        )
     for result in report.results:
         if result.status == "pass":
             continue
@@ -42,10 +48,14 @@ def _stack(report: StackReport) -> str:
         if result.status == "waived" and result.waiver is not None:
             lines.append(f"  waived    {rule.id} until {result.waiver.expires.isoformat()}: {result.waiver.reason}")
             continue
-        label = "FAIL    " if result.status == "fail" else "advisory"
+        label = {"fail": "FAIL    ", "break-glass": "OVERRIDE"}.get(result.status, "advisory")
         lines.append(f"  {label}  {rule.id} [{rule.severity}] {rule.name}")
         lines.extend(f"            {finding.location}: {finding.message}" for finding in result.findings)
         lines.append(f"            fix: {rule.remediation}")
+    for path, location in report.secrets:
+        lines.append(
+            f"  note      {location}: {format_key_path((SPEC_KEY, *path))} is a Pulumi secret: taken as given, not read"
+        )
     for waiver, location in report.unused_waivers:
         lines.append(f"  note      {location}: the waiver of {waiver.rule} silences nothing; remove it")
     return "\n".join(lines)

@@ -91,7 +91,15 @@ def witness_command(plan: LabPlan, paths: LabPaths, binaries: EtcdBinaries) -> l
 def guard_command(plan: LabPlan, region: str, paths: LabPaths) -> list[str]:
     """The region's guard, inside the region's namespace when the lab has them: what cuts the region off
     cuts its guard off too, as a guard next to the members would be."""
-    command = [_python(), "-m", "drkit.failover.guard", f"--state-dir={paths.root}", f"--region={region}"]
+    host, port = plan.guard_metrics_address(region)
+    command = [
+        _python(),
+        "-m",
+        "drkit.failover.guard",
+        f"--state-dir={paths.root}",
+        f"--region={region}",
+        f"--metrics-address={host}:{port}",
+    ]
     where = plan.region(region)
     if where is None or where.link is None:
         return command

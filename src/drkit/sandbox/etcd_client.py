@@ -108,6 +108,7 @@ class MemberStatus:
     raft_index: int
     db_size: int
     revision: int
+    raft_term: int = 0  # bumped by every election: a jump says the members fought over leadership
 
     @property
     def is_leader(self) -> bool:
@@ -123,4 +124,5 @@ def status(url: str, timeout: float = 1.0) -> MemberStatus:
         raft_index=int(result.get("raftIndex", 0)),
         db_size=int(result.get("dbSize", 0)),
         revision=int(result["header"].get("revision", 0)),
+        raft_term=int(result.get("raftTerm", result["header"].get("raft_term", 0))),
     )

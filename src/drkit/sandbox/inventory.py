@@ -8,6 +8,15 @@ from typing import Any
 
 import yaml
 
+from drkit.operate.inventory_contract import (
+    EndpointVars,
+    MemberVars,
+    RsyncTargetVars,
+    S3TargetVars,
+    StackVars,
+    host_vars,
+)
+from drkit.operate.schedule import backup_schedule_vars
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan
 
@@ -22,42 +31,48 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
                 "ansible_connection": "local",
                 # Modules run with the interpreter that runs Ansible: no discovery, no warning.
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                "drkit_member_name": member.name,
-                "drkit_region": region.name,
-                "drkit_region_role": region.role,
-                "drkit_az": member.az,
-                "drkit_client_url": member.client_url,
-                "drkit_peer_url": member.peer_url,
-                "drkit_initial_cluster": region.initial_cluster,
-                "drkit_cluster_endpoints": region.client_endpoints,
-                "drkit_data_dir": str(paths.member_data(member.name)),
-                "drkit_etcd_config_file": str(paths.etcd_config(member.name)),
-                "drkit_etcd_config_format": "yaml",
-                # The member's release link: these follow it through an upgrade (etcdutl exists from 3.5).
-                "drkit_etcd_bin": str(paths.member_bin(member.name) / "etcd"),
-                "drkit_etcdctl_bin": str(paths.member_bin(member.name) / "etcdctl"),
-                "drkit_etcdutl_bin": str(paths.member_bin(member.name) / "etcdutl"),
-                "drkit_etcd_current_link": str(paths.member_bin(member.name)),
-                "drkit_start_command": f"{supervisorctl} start {member.program}",
-                "drkit_stop_command": f"{supervisorctl} stop {member.program}",
+                **host_vars(
+                    MemberVars(
+                        drkit_member_name=member.name,
+                        drkit_region=region.name,
+                        drkit_region_role=region.role,
+                        drkit_az=member.az,
+                        drkit_client_url=member.client_url,
+                        drkit_peer_url=member.peer_url,
+                        drkit_initial_cluster=region.initial_cluster,
+                        drkit_cluster_endpoints=region.client_endpoints,
+                        drkit_data_dir=str(paths.member_data(member.name)),
+                        drkit_etcd_config_file=str(paths.etcd_config(member.name)),
+                        drkit_etcd_config_format="yaml",
+                        drkit_etcd_bin=str(paths.member_bin(member.name) / "etcd"),
+                        drkit_etcdctl_bin=str(paths.member_bin(member.name) / "etcdctl"),
+                        drkit_etcdutl_bin=str(paths.member_bin(member.name) / "etcdutl"),
+                        drkit_etcd_current_link=str(paths.member_bin(member.name)),
+                        drkit_start_command=f"{supervisorctl} start {member.program}",
+                        drkit_stop_command=f"{supervisorctl} stop {member.program}",
+                    )
+                ),
             }
         regions[f"region_{region.name.replace('-', '_')}"] = {"hosts": hosts}
     return {
         "all": {
-            "vars": {
-                "drkit_stack": plan.stack,
-                "drkit_etcd_version": plan.version,
-                "drkit_etcd_releases_dir": str(paths.releases),
-                "drkit_state_dir": str(paths.root),
-                "drkit_ephemeral_prefixes": list(plan.ephemeral_prefixes),
-                "drkit_lease_ttl": plan.lease_ttl_s,
-                "drkit_backup_staging_dir": str(paths.staging),
-                "drkit_backup_retention": {
-                    "hourly": plan.retention_hourly,
-                    "daily": plan.retention_daily,
-                    "weekly": plan.retention_weekly,
-                },
-            },
+            "vars": host_vars(
+                StackVars(
+                    drkit_stack=plan.stack,
+                    drkit_etcd_version=plan.version,
+                    drkit_etcd_releases_dir=str(paths.releases),
+                    drkit_state_dir=str(paths.root),
+                    drkit_ephemeral_prefixes=list(plan.ephemeral_prefixes),
+                    drkit_lease_ttl=plan.lease_ttl_s,
+                    drkit_backup_staging_dir=str(paths.staging),
+                    drkit_backup_retention={
+                        "hourly": plan.retention_hourly,
+                        "daily": plan.retention_daily,
+                        "weekly": plan.retention_weekly,
+                    },
+                )
+            )
+            | (host_vars(backup_schedule_vars(plan.backup_schedule)) if plan.backup_schedule else {}),
             "children": {
                 "registry": {"children": regions},
                 "backup_targets": {"hosts": backup_hosts(plan, paths)},
@@ -66,8 +81,12 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
                         "lab-endpoint": {
                             "ansible_connection": "local",
                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                            "drkit_endpoint_url": f"http://127.0.0.1:{plan.endpoint_port}",
-                            "drkit_haproxy_socket": str(paths.haproxy_socket),
+                            **host_vars(
+                                EndpointVars(
+                                    drkit_endpoint_url=f"http://127.0.0.1:{plan.endpoint_port}",
+                                    drkit_haproxy_socket=str(paths.haproxy_socket),
+                                )
+                            ),
                         }
                     }
                 },
@@ -88,25 +107,28 @@ def backup_hosts(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
     hosts: dict[str, Any] = {
         "lab-rsync": {
             **local,
-            "drkit_backup_type": "rsync",
-            "drkit_rsync_url": f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
-            "drkit_backup_dir": str(paths.backups / plan.rsync_path.lstrip("/")),
+            **host_vars(
+                RsyncTargetVars(
+                    drkit_rsync_url=f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
+                    drkit_backup_dir=str(paths.backups / plan.rsync_path.lstrip("/")),
+                )
+            ),
         }
     }
     if plan.s3_port:
         hosts["lab-s3"] = {
             **local,
-            "drkit_backup_type": "s3",
-            "drkit_s3_bucket": plan.s3_bucket,
-            "drkit_s3_region": LAB_S3_REGION,
-            "drkit_s3_endpoint_url": plan.s3_endpoint_url,
-            "drkit_s3_kms_key": "",
-            "drkit_s3_replica_bucket": "",
-            "drkit_s3_replica_region": "",
-            "drkit_s3_object_lock_seconds": plan.s3_object_lock_seconds,
-            "drkit_s3_object_lock_mode": plan.s3_object_lock_mode,
-            "drkit_s3_access_key": LAB_S3_KEY,
-            "drkit_s3_secret_key": LAB_S3_KEY,
+            **host_vars(
+                S3TargetVars(
+                    drkit_s3_bucket=plan.s3_bucket,
+                    drkit_s3_region=LAB_S3_REGION,
+                    drkit_s3_endpoint_url=plan.s3_endpoint_url,
+                    drkit_s3_object_lock_seconds=plan.s3_object_lock_seconds,
+                    drkit_s3_object_lock_mode=plan.s3_object_lock_mode,
+                    drkit_s3_access_key=LAB_S3_KEY,
+                    drkit_s3_secret_key=LAB_S3_KEY,
+                )
+            ),
         }
     return hosts
 

@@ -339,11 +339,19 @@ class Lab:
                         "version": state.version,
                         "leader": state.is_leader,
                         "raftIndex": state.raft_index,
+                        "raftTerm": state.raft_term,
                         "dbSize": state.db_size,
                         "revision": state.revision,
                     }
                 except etcd_client.EtcdUnavailableError:
-                    row |= {"version": None, "leader": False, "raftIndex": None, "dbSize": None, "revision": None}
+                    row |= {
+                        "version": None,
+                        "leader": False,
+                        "raftIndex": None,
+                        "raftTerm": None,
+                        "dbSize": None,
+                        "revision": None,
+                    }
                 members.append(row)
             regions.append({"name": region.name, "role": region.role, "members": members})
         mirrors = []
@@ -539,6 +547,9 @@ class Lab:
             flag.unlink(missing_ok=True)
 
     def guards_status(self) -> dict[str, Any]:
+        """The witness key's holder and its lease's TTL left (the witness's own lease query), the epoch, whether
+        the guards run or are paused, and each guard's last decision as its state file says
+        (drkit.failover.guard_metrics)."""
         decisions = {}
         for region in self.plan.regions:
             try:
@@ -555,12 +566,20 @@ class Lab:
             holder = record
         except Exception:
             holder = None
+        processes = self.supervisor.processes()
         return {
             "enabled": self.guards_enabled,
             "paused": (self.paths.root / "guards" / "paused").exists(),
             "witness": url,
             "holder": holder,
+            "holderRegion": holder.get("region") if holder else None,
             "ttlLeft": ttl_left,
+            "epoch": roles.load_epoch(self.paths.root),
+            "running": {
+                region.name: processes.get(f"guard-{region.name}", {}).get("statename", "STOPPED")
+                for region in self.plan.regions
+            },
+            "metrics": {region.name: self.plan.guard_metrics_url(region.name) for region in self.plan.regions},
             "decisions": decisions,
         }
 

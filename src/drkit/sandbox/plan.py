@@ -153,6 +153,8 @@ class LabPlan:
             ports.append((self.s3_port, "S3 endpoint (moto server)"))
         ports.append((self.witness_port, "witness (etcd client port)"))
         ports.append((self.witness_port + 1, "witness (etcd peer port)"))
+        for region in self.regions:
+            ports.append((self.guard_metrics_port(region.name), f"metrics of guard-{region.name}"))
         return ports
 
     @property
@@ -174,9 +176,28 @@ class LabPlan:
         host = plan.link.root_address if plan and plan.link else "127.0.0.1"
         return f"http://{host}:{self.witness_port}"
 
+    def guard_metrics_port(self, region: str) -> int:
+        """Where `region`'s guard serves its Prometheus metrics: after the witness's two ports, one per region in
+        spec order (derived, like the witness's, so labs saved before the guards had metrics get them too)."""
+        index = next(i for i, candidate in enumerate(self.regions) if candidate.name == region)
+        return self.witness_port + 2 + index
+
+    def guard_metrics_address(self, region: str) -> tuple[str, int]:
+        """The guard's metrics listener: on its region's side of the veth on namespaces labs (the guard runs in
+        the namespace, and Prometheus in the root namespace scrapes it over the region's link, which a
+        partition cuts as it cuts the members), else on loopback."""
+        plan = self.region(region)
+        host = plan.link.ns_address if plan and plan.link else "127.0.0.1"
+        return host, self.guard_metrics_port(region)
+
+    def guard_metrics_url(self, region: str) -> str:
+        host, port = self.guard_metrics_address(region)
+        return f"http://{host}:{port}/metrics"
+
     def loopback_ports(self) -> list[tuple[int, str]]:
         """The ports the lab binds on 127.0.0.1 in the root namespace: all of them on loopback; only the
-        endpoint's and rsync's with namespaces (members listen inside their region's fresh namespace)."""
+        endpoint's, rsync's, S3's and the witness's with namespaces (members and guards listen inside their
+        region's fresh namespace)."""
         if self.network == LOOPBACK:
             return self.ports()
         shared = [(self.endpoint_port, "HAProxy global endpoint"), (self.rsync_port, "rsync daemon")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from drkit.spec.units import format_size
@@ -61,7 +62,26 @@ def render_status(report: dict[str, Any]) -> str:
         state = "reachable" if target["reachable"] else "UNREACHABLE"
         lines.append(f"backup target {target['name']} ({target['type']}) {where}: {state}")
     lines.append(_network_line(report.get("network") or {"mode": "loopback"}))
+    lines.extend(_guards_lines(report.get("guards") or {"enabled": False}))
     return "\n".join(lines)
+
+
+def _guards_lines(guards: dict[str, Any]) -> list[str]:
+    if not guards.get("enabled"):
+        return ["automatic promotion: off (`drkit sandbox guards start`)"]
+    state = "paused (no promotion)" if guards.get("paused") else "on"
+    holder = guards.get("holderRegion")
+    ttl = guards.get("ttlLeft")
+    key = f"held by {holder} ({ttl}s left)" if holder else "not held"
+    lines = [f"automatic promotion: {state}; witness {guards['witness']}: key {key}; epoch {guards.get('epoch')}"]
+    for region, decision in (guards.get("decisions") or {}).items():
+        process = (guards.get("running") or {}).get(region, "?")
+        if decision is None:
+            lines.append(f"  guard {region} {process}: no decision yet")
+            continue
+        at = time.strftime("%H:%M:%S", time.localtime(float(decision["at"])))
+        lines.append(f"  guard {region} {process}: {decision['decision']} (at {at})")
+    return lines
 
 
 def _network_line(network: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from drkit.errors import InputError, KeyPath, Location, describe_value
-from drkit.spec import cron, units
+from drkit.spec import cron, secrets, units
 from drkit.suggest import did_you_mean, odd_characters
 
 _FORMATS = FormatChecker(formats=["date"])
@@ -203,13 +203,16 @@ class SchemaChecker:
         expected = shape or " or ".join(_JSON_TYPE_NAMES.get(name, name) for name in names)
         hint = ""
         instance = error.instance
-        if isinstance(instance, dict) and set(instance) == {"secure"}:
+        if secrets.is_secret(instance):
+            if schema.get(secrets.SCHEMA_MARK) and "string" in names:
+                return  # an opaque secret of the expected kind (drkit.spec.secrets): validate says so
             yield self._error(
                 target,
                 path,
-                f"expected {expected}, got a Pulumi secret (secure:): drkit cannot read encrypted config values",
+                f"expected {expected}, got a Pulumi secret (secure:): drkit checks or computes with this value and"
+                " cannot read encrypted config",
                 "write this value in plain text (pulumi config set --path without --secret): the DR spec holds"
-                " no credentials",
+                " no credentials; only names and instance types may be secrets (docs/spec-reference.md)",
             )
             return
         if "string" in names and isinstance(instance, int | float) and not isinstance(instance, bool):
