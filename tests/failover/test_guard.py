@@ -118,6 +118,12 @@ class ScriptedBackend:
     refuse: str = ""
     leader: bool = True
     calls: list[str] = field(default_factory=list)
+    promotion_takes: float = 0.0  # seconds the engine takes (the scripted clock moves on by that much)
+    clock: Clock | None = None
+
+    def clock_during_promotion(self) -> None:
+        if self.clock is not None:
+            self.clock.now += self.promotion_takes
 
     @property
     def max_lag(self) -> float:
@@ -152,6 +158,7 @@ class ScriptedBackend:
 
     def promote(self) -> str:
         self.calls.append("promote")
+        self.clock_during_promotion()
         if self.refuse:
             raise PromotionStoppedError(self.refuse)
         self.region_role = "primary"
@@ -422,3 +429,16 @@ def test_a_standby_takes_the_key_only_once_the_lease_has_surely_lapsed(world: Wo
     while not world.turn(0.25)[1].startswith("promoted:"):
         assert world.clock.now < last_renewal + 3 * TIMING.ttl
     assert world.clock.now - 0.25 >= last_renewal + TIMING.ttl and world.witness.taken_alive == 0
+
+
+def test_a_slow_promotion_does_not_leave_the_new_primary_overdue(world: World) -> None:
+    """The engine may take most of the ttl (fencing over AWS, the first write): the new primary renews at
+    once, so its next turn renews rather than fencing the region it has just promoted."""
+    world.west.clock, world.west.promotion_takes = world.clock, TIMING.self_fence_after + 0.5
+    world.west.heartbeat = world.clock.now
+    world.turn()
+    _cut_primary(world)
+    while not world.turn()[1].startswith("promoted:"):
+        pass
+    assert world.standby.step() == "primary: lease renewed"
+    assert world.west.calls == ["promote"]

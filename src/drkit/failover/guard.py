@@ -415,6 +415,13 @@ class Guard:
             message = self.backend.promote()
         except PromotionStoppedError as error:
             return f"standby: holds the key, promotion stopped: {error} (the next turn resumes it)"
+        # The engine can take seconds (fencing, the first write): renew now, or the new primary's next turn
+        # would find itself overdue and fence the region it just promoted.
+        try:
+            if self.witness.hold({"region": self.region, "at": self.clock(), "epoch": self.backend.epoch()}):
+                self.last_renewal = self.clock()
+        except GatewayError:
+            pass  # the next turn renews, or fences if it still cannot
         return f"promoted: {message} ({behind:.1f}s of data behind at most)"
 
 
