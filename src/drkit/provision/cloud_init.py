@@ -6,6 +6,8 @@ will run. Nothing secret goes in here: the TLS key is fetched from Secrets Manag
 
 from __future__ import annotations
 
+import base64
+import gzip
 from dataclasses import dataclass, field
 
 import yaml
@@ -144,6 +146,214 @@ RestartSec=5s
 WantedBy=multi-user.target
 """
 
+# Automatic promotion's guards (drkit.failover.guard, docs/runbooks/failover.md): on every member,
+# - drkit-guard-fence, standard library only like drkit-heartbeat: the fence path. While the region is the
+#   primary (its /drkit/epoch, or the boot role before one exists) it watches the witness key its region's
+#   leader renews, and stops this member's etcd before the lease can lapse (ttl - 2 x retry_timeout after
+#   the last renewal it can prove). No AWS API, no drkit package: it fences a region cut off from both. It
+#   never writes to the witness; it arms itself only once it has seen its region hold the key (so without a
+#   renewing guard it stays inert), and starts etcd again only when its region holds the key again.
+# - drkit-guard.service: the full guard (python -m drkit.failover.guard_aws: renewal on the leader,
+#   promotion through the failover engine over boto3). It needs the drkit package, which cloud-init does not
+#   install yet: the unit starts only once /opt/drkit/venv exists (a later change installs it there).
+# Both read /etc/drkit/guard.env.
+GUARD_ENV = "/etc/drkit/guard.env"
+GUARD_FENCE = "/usr/local/sbin/drkit-guard-fence"
+GUARD_STATE_DIR = "/var/lib/drkit/guard"
+DRKIT_VENV = "/opt/drkit/venv"
+
+_GUARD_FENCE = """#!/usr/bin/env python3
+# drkit-guard-fence [GUARD_ENV] [ETCD_ENV] (see cloud_init.py in drkit for why it works this way)
+import base64, json, os, ssl, subprocess, sys, time, urllib.request
+guard_env = sys.argv[1] if len(sys.argv) > 1 else "@GUARD_ENV@"
+etcd_env = sys.argv[2] if len(sys.argv) > 2 else "/etc/drkit/etcd.env"
+def read_env(path):
+    return dict(line.rstrip("\\n").split("=", 1) for line in open(path) if "=" in line)
+env, etcd = read_env(guard_env), read_env(etcd_env)
+stack, region, boot_role = env["DRKIT_STACK"], env["DRKIT_REGION"], env["DRKIT_BOOT_ROLE"]
+witness = [url for url in env["DRKIT_WITNESS"].split(",") if url]
+ttl, loop_wait = float(env["DRKIT_GUARD_TTL"]), float(env["DRKIT_GUARD_LOOP_WAIT"])
+retry = float(env["DRKIT_GUARD_RETRY_TIMEOUT"])
+state_file = os.path.join(env.get("DRKIT_GUARD_STATE_DIR", "@STATE_DIR@"), "fence.json")
+local = etcd["ETCD_ADVERTISE_CLIENT_URLS"].split(",")[0]
+key = "/drkit/witness/%s/primary" % stack
+context = None
+if local.startswith("https") or any(url.startswith("https") for url in witness):
+    context = ssl.create_default_context(cafile="@PKI@/ca.crt")
+    context.load_cert_chain("@PKI@/server.crt", "@PKI@/server.key")
+
+def call(url, path, body, timeout):
+    request = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+        return json.loads(response.read())
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+def witness_record():
+    # The key's record and its lease's whole seconds left (etcd truncates, and answers -1 under one second).
+    errors = []
+    for url in witness:
+        try:
+            kvs = call(url, "/v3/kv/range", {"key": b64(key)}, retry / len(witness)).get("kvs", [])
+            if not kvs:
+                return None, -1
+            record = json.loads(base64.b64decode(kvs[0].get("value", "")))
+            lease = kvs[0].get("lease", "0")
+            left = call(url, "/v3/lease/timetolive", {"ID": lease}, retry / len(witness)).get("TTL", -1)
+            return record, int(left) if int(lease) else -1
+        except (OSError, ValueError, KeyError) as error:
+            errors.append(str(error))
+    raise OSError("; ".join(errors))
+
+def primary_of_region(known):
+    # The region /drkit/epoch names (an epoch that cannot be read is never taken for "no epoch yet").
+    try:
+        kvs = call(local, "/v3/kv/range", {"key": b64("@EPOCH@")}, 1.0).get("kvs", [])
+    except (OSError, ValueError):
+        return known
+    if not kvs:
+        return region if boot_role == "primary" else ""
+    try:
+        return json.loads(base64.b64decode(kvs[0].get("value", "")))["primary"]
+    except (ValueError, KeyError, TypeError):
+        return known
+
+def systemctl(action):
+    subprocess.run(["@SYSTEMCTL@", action, "etcd.service"], check=True, timeout=60)
+
+try:
+    state = json.load(open(state_file))
+except (OSError, ValueError):
+    state = {"primary": region if boot_role == "primary" else "", "armed": False, "fenced": False}
+last = time.time()  # as if the lease had been seen renewed at start: a member that cannot see it fences
+while True:
+    started = time.time()
+    state["primary"] = primary_of_region(state["primary"])
+    if state["primary"] != region:
+        decision = "standby: nothing to fence"
+    else:
+        decision = "primary: watching"
+        if state["armed"] and not state["fenced"] and started - last >= ttl - 2 * retry:
+            # Overdue: fence first, before spending up to retry_timeout on another read.
+            try:
+                systemctl("stop")
+                state["fenced"] = True
+                decision = "primary: self-fenced (lease not seen renewed for %.1fs)" % (started - last)
+            except (OSError, subprocess.SubprocessError) as error:
+                decision = "primary: self-fence FAILED: %s" % error
+        try:
+            record, left = witness_record()
+        except OSError:
+            record, left = None, -1
+            decision += "; the witness does not answer"
+        if record is not None and record.get("region") == region and left >= 1:
+            # The lease lapses no sooner than `left` seconds after this read was sent.
+            state["armed"] = True
+            last = max(last, started + left - ttl)
+            if state["fenced"]:
+                try:
+                    systemctl("start")
+                    state["fenced"] = False
+                    decision = "primary: the region holds the key again: etcd started"
+                except (OSError, subprocess.SubprocessError) as error:
+                    decision = "primary: start FAILED: %s" % error
+        elif record is not None and record.get("region") != region and state["armed"] and not state["fenced"]:
+            try:
+                systemctl("stop")
+                state["fenced"] = True
+                decision = "primary: self-fenced (%s holds the key)" % record.get("region")
+            except (OSError, subprocess.SubprocessError) as error:
+                decision = "primary: self-fence FAILED: %s" % error
+    state["decision"], state["at"] = decision, started
+    try:
+        os.makedirs(os.path.dirname(state_file), exist_ok=True)
+        with open(state_file + ".partial", "w") as out:
+            json.dump(state, out)
+        os.replace(state_file + ".partial", state_file)
+    except OSError:
+        pass
+    time.sleep(max(0.0, loop_wait - (time.time() - started)))
+"""
+
+_GUARD_FENCE_UNIT = """[Unit]
+Description=drkit guard, fence path: stop this member's etcd when its primary region loses the witness lease
+After=etcd.service
+
+[Service]
+ExecStart=@FENCE@ @GUARD_ENV@
+Restart=always
+RestartSec=1s
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+_GUARD_UNIT = """[Unit]
+Description=drkit guard: renew the witness lease (leader), promote this standby through the failover engine
+After=etcd.service
+# The drkit package is not installed by cloud-init (yet): until it is, only the fence path runs.
+ConditionPathExists=@VENV@/bin/python
+
+[Service]
+EnvironmentFile=@GUARD_ENV@
+ExecStart=@VENV@/bin/python -m drkit.failover.guard_aws --stack ${DRKIT_STACK} --region ${DRKIT_REGION} \\
+  --boot-role ${DRKIT_BOOT_ROLE} --local-url ${DRKIT_LOCAL_URL} --members ${DRKIT_MEMBERS} \\
+  --witness ${DRKIT_WITNESS} --inventory ${DRKIT_INVENTORY} --state-dir ${DRKIT_GUARD_STATE_DIR} \\
+  --ttl ${DRKIT_GUARD_TTL} --loop-wait ${DRKIT_GUARD_LOOP_WAIT} --retry-timeout ${DRKIT_GUARD_RETRY_TIMEOUT} \\
+  --cacert @PKI@/ca.crt --cert @PKI@/server.crt --key @PKI@/server.key
+WorkingDirectory=/opt/drkit
+Restart=always
+RestartSec=1s
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@dataclass(frozen=True)
+class GuardBoot:
+    """The guard's parameters, as plain values: the witness's client URLs and the lease timing (Patroni's
+    rule loop_wait + 2 x retry_timeout <= ttl is checked here). Today the caller passes them; the spec's
+    recovery.witness (placement, regions, leaseTtl, loopWait, retryTimeout) and the witness component's stack
+    outputs (its URLs) feed them once they exist (RegistryCluster._boot)."""
+
+    witness_urls: tuple[str, ...]
+    ttl: int = 5
+    loop_wait: float = 1.0
+    retry_timeout: float = 1.0
+    members: tuple[str, ...] = ()  # every member's client URL in the region
+    inventory: str = "/opt/drkit/inventory.yml"
+
+    def __post_init__(self) -> None:
+        if not self.witness_urls:
+            raise ValueError("a guard needs the witness's client URLs")
+        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+            raise ValueError(
+                f"loop_wait {self.loop_wait:g}s + 2 x retry_timeout {self.retry_timeout:g}s must not exceed the"
+                f" ttl {self.ttl}s"
+            )
+
+
+def guard_env(stack: str, region: str, role: str, local_url: str, guard: GuardBoot) -> str:
+    """The content of /etc/drkit/guard.env, read by both guard units."""
+    values = {
+        "DRKIT_STACK": stack,
+        "DRKIT_REGION": region,
+        "DRKIT_BOOT_ROLE": role,
+        "DRKIT_LOCAL_URL": local_url,
+        "DRKIT_MEMBERS": ",".join(guard.members) or local_url,
+        "DRKIT_WITNESS": ",".join(guard.witness_urls),
+        "DRKIT_INVENTORY": guard.inventory,
+        "DRKIT_GUARD_STATE_DIR": GUARD_STATE_DIR,
+        "DRKIT_GUARD_TTL": str(guard.ttl),
+        "DRKIT_GUARD_LOOP_WAIT": f"{guard.loop_wait:g}",
+        "DRKIT_GUARD_RETRY_TIMEOUT": f"{guard.retry_timeout:g}",
+    }
+    return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
 # The mirror's systemd units and their environment files: one definition, used by cloud-init at first boot and
 # by the AWS failover control plane (drkit.failover.aws) when it stops, re-points or starts a mirror.
 MIRROR_UNIT_TEMPLATE = "drkit-mirror@.service"
@@ -202,6 +412,7 @@ class MemberBoot(Boot):
     data_device: str
     etcd_env: dict[str, str] = field(default_factory=dict)
     role: str = "standby"  # the region's role at first boot: the heartbeat's default before any promotion
+    guard: GuardBoot | None = None  # automatic promotion's guards on this member (None: none, promotion by hand)
 
 
 @dataclass(frozen=True)
@@ -248,8 +459,21 @@ def heartbeat_script(bin_dir: str = BIN_DIR, pki: str = PKI_DIR) -> str:
     return _fill(_HEARTBEAT, bin=bin_dir, pki=pki, epoch=EPOCH_KEY, heartbeat=HEARTBEAT_KEY)
 
 
+def guard_fence_script(
+    bin_dir: str = BIN_DIR, pki: str = PKI_DIR, systemctl: str = "systemctl", state_dir: str = GUARD_STATE_DIR
+) -> str:
+    """drkit-guard-fence for these paths (a test runs it against real etcds with a recording systemctl)."""
+    return _fill(_GUARD_FENCE, pki=pki, epoch=EPOCH_KEY, guard_env=GUARD_ENV, state_dir=state_dir, systemctl=systemctl)
+
+
 def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
     return {"path": path, "content": content, "permissions": permissions, "owner": "root:root"}
+
+
+def _compressed_file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
+    """A file cloud-init writes from gzip + base64 (its write_files encoding gz+b64)."""
+    packed = base64.b64encode(gzip.compress(content.encode(), mtime=0)).decode("ascii")
+    return {**_file(path, packed, permissions), "encoding": "gz+b64"}
 
 
 def _common_files(boot: Boot) -> list[dict[str, str]]:
@@ -283,11 +507,28 @@ def member_user_data(boot: MemberBoot) -> str:
             "/etc/systemd/system/drkit-heartbeat.service", _fill(_HEARTBEAT_UNIT, region=boot.region, role=boot.role)
         ),
     ]
+    units = ["etcd.service", "drkit-heartbeat.service"]
+    if boot.guard is not None:
+        local_url = boot.etcd_env.get("ETCD_ADVERTISE_CLIENT_URLS", "").split(",")[0]
+        files += [
+            _file(GUARD_ENV, guard_env(boot.stack, boot.region, boot.role, local_url, boot.guard), "0600"),
+            # Compressed: EC2 takes at most 16 KB of user data, and this script is the largest file in it.
+            _compressed_file(GUARD_FENCE, guard_fence_script(), "0755"),
+            _file(
+                "/etc/systemd/system/drkit-guard-fence.service",
+                _fill(_GUARD_FENCE_UNIT, fence=GUARD_FENCE, guard_env=GUARD_ENV),
+            ),
+            _file(
+                "/etc/systemd/system/drkit-guard.service",
+                _fill(_GUARD_UNIT, venv=DRKIT_VENV, guard_env=GUARD_ENV, pki=PKI_DIR),
+            ),
+        ]
+        units += ["drkit-guard-fence.service", "drkit-guard.service"]
     commands = [
         ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
         *_common_commands(boot),
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", "--now", "etcd.service", "drkit-heartbeat.service"],
+        ["systemctl", "enable", "--now", *units],
     ]
     return _render(files, commands)
 
