@@ -104,3 +104,23 @@ def test_outputs_name_the_witness_endpoints(plan_for: PlanFor, cluster_plan: Pla
     }
     # Stacks without a cloud witness export an empty map, so tools read one shape.
     assert plan_for("staging").outputs["witnessEndpoints"] == {}
+
+
+def test_prod_members_run_guards_pointed_at_the_witness_the_stack_builds(plan_for: PlanFor) -> None:
+    """Automatic promotion on AWS: every member's cloud-init writes the guards' env with the witness's URL,
+    the same one the witnessEndpoints output names, and the spec's lease timing."""
+    plan = plan_for("prod")
+    (url,) = plan.outputs["witnessEndpoints"].values()
+    members = [r for r in plan.of_type("aws:ec2/instance:Instance") if r.tags.get("drkit:role") == "member"]
+    assert members
+    for member in members:
+        user_data = member.props["userData"]
+        assert "/etc/drkit/guard.env" in user_data and f"DRKIT_WITNESS={url}" in user_data, member.name
+        assert "DRKIT_GUARD_TTL=30" in user_data and "DRKIT_GUARD_LOOP_WAIT=10" in user_data  # the spec's timing
+
+
+def test_a_manual_promotion_stack_runs_no_guards(plan_for: PlanFor) -> None:
+    members = [
+        r for r in plan_for("staging").of_type("aws:ec2/instance:Instance") if r.tags.get("drkit:role") == "member"
+    ]
+    assert members and all("/etc/drkit/guard.env" not in r.props["userData"] for r in members)

@@ -8,6 +8,7 @@ auto-recovery alarm, cloud-init installing the spec's etcd under systemd with TL
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -49,6 +50,9 @@ class RegistryClusterArgs:
     endpoint_name: str | None = None  # the global DNS name clients use, added to the members' certificates
     backup_bucket_arns: list[pulumi.Input[str]] = field(default_factory=list)
     backup_key_arns: list[pulumi.Input[str]] = field(default_factory=list)
+    # Automatic promotion: the guards' witness and timing (topology builds it from recovery.witness); each
+    # member's guard also gets its region's member URLs here.
+    guard: cloud_init.GuardBoot | None = None
 
 
 class RegistryCluster(pulumi.ComponentResource):
@@ -519,6 +523,11 @@ class RegistryCluster(pulumi.ComponentResource):
             data_device=f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
             etcd_env=self.etcd_environment(member),
             role=self.args.region.role,
+            guard=(
+                dataclasses.replace(self.args.guard, members=tuple(self.member_endpoints.split(",")))
+                if self.args.guard
+                else None
+            ),
         )
 
     def etcd_environment(self, member: MemberPlacement) -> dict[str, str]:

@@ -21,7 +21,7 @@ from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, in
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs
 from drkit.provision.tls import CertificateAuthority, certificate_authority
-from drkit.provision.witness import Witness, WitnessArgs
+from drkit.provision.witness import Witness, WitnessArgs, witness_urls
 from drkit.spec.model import Spec
 
 # Global Accelerator's API is served from us-west-2 only, whatever regions its endpoints are in.
@@ -46,6 +46,20 @@ def _check_buildable(spec: Spec) -> None:
             "drkit:spec.globalEndpoint.type is haproxy, the lab's endpoint: use route53-failover or"
             " global-accelerator for a cloud stack"
         )
+
+
+def guard_boot(spec: Spec) -> cloud_init.GuardBoot | None:
+    """The guards every member runs for automatic promotion, pointed at the cloud witness (its addresses are
+    fixed, so members can name it before it exists); None for manual promotion or without a cloud witness."""
+    witness = spec.recovery.witness
+    if spec.recovery.promotion != "automatic" or witness is None or witness.placement not in ("region", "cluster"):
+        return None
+    return cloud_init.GuardBoot(
+        witness_urls=witness_urls(witness, spec.registry),
+        ttl=round(witness.lease_ttl),
+        loop_wait=witness.loop_wait,
+        retry_timeout=witness.retry_timeout,
+    )
 
 
 class Providers:
@@ -83,6 +97,7 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
             if target.type == "s3"
         ]
     endpoint = spec.global_endpoint
+    guard = guard_boot(spec)
     clusters = []
     for region in (spec.primary, *spec.standbys):
         clusters.append(
@@ -97,6 +112,7 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
                     endpoint_name=endpoint.name if endpoint else None,
                     backup_bucket_arns=[vault.bucket_arn for vault in vaults],
                     backup_key_arns=[vault.key.arn for vault in vaults],
+                    guard=guard,
                 ),
                 provider(region.name),
             )

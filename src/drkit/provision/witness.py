@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from drkit.provision import cloud_init, stack_config, tags
 from drkit.provision.errors import ProvisionError
+from drkit.provision.layout import created_subnets
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.network import Network, available_azs, create_network
 from drkit.provision.registry_cluster import RegistryCluster, member_policy
@@ -79,8 +80,7 @@ class Witness(pulumi.ComponentResource):
                 args.stack, _witness_region(region, index), self._azs(region, index), self, provider(region)
             )
             subnet = network.subnets[0]
-            address = ipaddress.ip_network(subnet.cidr).network_address + _FIRST_HOST
-            self.members.append(WitnessMember(region, f"witness-{region}", subnet.az, str(address)))
+            self.members.append(WitnessMember(region, f"witness-{region}", subnet.az, witness_address(index)))
             self.networks.append(network)
         self._peerings()
         self.groups = [self._security_group(index) for index in range(len(self.members))]
@@ -356,6 +356,20 @@ class Witness(pulumi.ComponentResource):
                 "ETCD_PEER_CLIENT_CERT_AUTH": "true",
             }
         return env
+
+
+def witness_address(index: int) -> str:
+    """The n-th witness member's fixed private address: the first subnet of its VPC, as create_network cuts
+    it (layout.created_subnets), plus _FIRST_HOST. Known before anything exists, so the registry members'
+    cloud-init can name the witness before the witness's own resources are created."""
+    private, _public = created_subnets(witness_vpc_cidr(index), ["one-az"])
+    return str(ipaddress.ip_network(private[0]).network_address + _FIRST_HOST)
+
+
+def witness_urls(witness: model.Witness, registry: model.Registry) -> tuple[str, ...]:
+    """The client URLs the guards are pointed at (the witnessEndpoints output holds the same ones)."""
+    scheme = "https" if registry.tls else "http"
+    return tuple(f"{scheme}://{witness_address(index)}:{registry.client_port}" for index in range(len(witness.regions)))
 
 
 def _witness_region(name: str, index: int) -> model.Region:
