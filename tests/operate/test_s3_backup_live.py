@@ -187,3 +187,69 @@ def test_the_labs_scheduler_backs_up_by_itself_until_stopped(running_lab: Lab) -
     assert stop.returncode == 0, stop.stdout + stop.stderr
     assert not lab.schedule_status()["enabled"]
     assert {entry["id"] for entry in s3_entries(lab)} - before, "a scheduled backup reached S3"
+
+
+def test_the_generated_cloud_inventorys_s3_targets_work_against_the_labs_endpoint(
+    running_lab: Lab, tmp_path: Path
+) -> None:
+    """The playbooks on what `drkit inventory --from-outputs` writes for prod's backups: its s3 target, exactly
+    as generated (bucket with the account ID, its KMS key ARN, replica bucket and region, lock settings),
+    pointed at the lab's S3 endpoint by an overlay of the endpoint and the lab's fake keys only; the members
+    are the lab's (the cloud's are reached over SSM, which cannot run here)."""
+    from datetime import date
+
+    import yaml
+
+    from drkit.provision import gate, offline
+    from tests.conftest import ROOT
+
+    lab = running_lab
+    report = gate.validate_stack(gate.stack_path(ROOT, "prod"), ROOT / "policies", date(2026, 11, 22))
+    assert report.spec is not None
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(offline.run_offline(report.spec, "prod").outputs), encoding="utf-8")
+    generated_path = tmp_path / "prod-inventory.yml"
+    command = ["inventory", "--stack", "prod", "--from-outputs", str(outputs), "-o", str(generated_path)]
+    written = subprocess.run(
+        [str(Path(sys.executable).with_name("drkit")), *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert written.returncode == 0, written.stderr
+    generated = yaml.safe_load(generated_path.read_text(encoding="utf-8"))
+    targets = generated["all"]["children"]["backup_targets"]["hosts"]
+    s3_targets = {name: host for name, host in targets.items() if host.get("drkit_backup_type") == "s3"}
+    assert s3_targets, targets
+    client = lab_s3.client(lab.plan)
+    for host in s3_targets.values():
+        assert host["drkit_s3_kms_key"].startswith("arn:aws:kms:") and host["drkit_s3_replica_bucket"]
+        for bucket in (host["drkit_s3_bucket"], host["drkit_s3_replica_bucket"]):
+            client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        host |= {
+            "drkit_s3_endpoint_url": lab.plan.s3_endpoint_url,
+            "drkit_s3_access_key": lab_s3.LAB_S3_KEY,
+            "drkit_s3_secret_key": lab_s3.LAB_S3_KEY,
+        }
+    inventory = yaml.safe_load(lab.paths.inventory.read_text(encoding="utf-8"))
+    inventory["all"]["children"]["backup_targets"]["hosts"] = s3_targets
+    path = tmp_path / "cloud-targets.yml"
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False), encoding="utf-8")
+
+    backup = playbook(lab, "backup", inventory=path)
+    assert backup.returncode == 0, backup.stdout[-3000:]
+    host = next(iter(s3_targets.values()))
+    listed = client.list_objects_v2(Bucket=host["drkit_s3_bucket"]).get("Contents", [])
+    keys = [item["Key"] for item in listed]
+    assert any(key.endswith(".db") for key in keys) and any(key.endswith(".json") for key in keys), keys
+    snapshot = next(key for key in keys if key.endswith(".db"))
+    head = client.head_object(Bucket=host["drkit_s3_bucket"], Key=snapshot)
+    assert (
+        head.get("SSEKMSKeyId", "").endswith(host["drkit_s3_kms_key"].rsplit("/", 1)[-1])
+        or head.get("ServerSideEncryption") == "aws:kms"
+    ), head
+
+    restore = playbook(lab, "restore", inventory=path)  # a dry run: picks and verifies from the cloud target
+    assert restore.returncode == 0, restore.stdout[-3000:]
+    assert host["drkit_s3_bucket"] in restore.stdout

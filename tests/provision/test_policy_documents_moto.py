@@ -50,6 +50,7 @@ def test_roles_and_their_policies_are_accepted_by_iam() -> None:
             ["arn:aws:s3:::drkit-prod-backups-us-east-1"],
             ["arn:aws:kms:us-east-1:123456789012:key/a"],
             ["arn:aws:secretsmanager:us-east-1:123456789012:secret:us-east-1-1-tls"],
+            promoting_stack="prod",  # with automatic promotion: the guard's rights to promote
         ),
     )
     iam.create_role(RoleName="replication", AssumeRolePolicyDocument=assume_by_s3())

@@ -3,6 +3,7 @@ the stack outputs the guards are pointed at."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -124,3 +125,18 @@ def test_a_manual_promotion_stack_runs_no_guards(plan_for: PlanFor) -> None:
         r for r in plan_for("staging").of_type("aws:ec2/instance:Instance") if r.tags.get("drkit:role") == "member"
     ]
     assert members and all("/etc/drkit/guard.env" not in r.props["userData"] for r in members)
+
+
+def test_only_members_of_an_automatic_stack_may_promote_and_only_within_their_stack(plan_for: PlanFor) -> None:
+    def member_policies(stack: str) -> list[dict[str, Any]]:
+        policies = [r for r in plan_for(stack).of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-member")]
+        assert policies
+        return [json.loads(r.props["policy"]) for r in policies]
+
+    for document in member_policies("prod"):
+        stop = [st for st in document["Statement"] if "ec2:StopInstances" in st["Action"]]
+        assert stop and stop[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/drkit:stack": "prod"}}
+        params = [st for st in document["Statement"] if "ssm:PutParameter" in st["Action"]]
+        assert params[0]["Resource"] == "arn:aws:ssm:*:*:parameter/drkit/prod/*"
+    for document in member_policies("staging"):  # manual promotion: a human promotes, members cannot
+        assert not [st for st in document["Statement"] if "ec2:StopInstances" in st["Action"]]

@@ -415,7 +415,11 @@ class RegistryCluster(pulumi.ComponentResource):
             buckets=self.args.backup_bucket_arns,
             keys=[*self.args.backup_key_arns, self.kms_key.arn],
             secrets=[secret.arn for secret in secrets],
-        ).apply(lambda parts: member_policy(parts["buckets"], parts["keys"], parts["secrets"]))
+        ).apply(
+            lambda parts: member_policy(
+                parts["buckets"], parts["keys"], parts["secrets"], self.args.stack if self.args.guard else ""
+            )
+        )
         aws.iam.RolePolicy(f"{prefix}-member", role=role.id, policy=policy, opts=self._opts())
         aws.iam.RolePolicyAttachment(
             f"{prefix}-member-ssm",
@@ -568,7 +572,7 @@ class RegistryCluster(pulumi.ComponentResource):
         return client_endpoints(self.placements, self.args.registry.client_port, self.scheme)
 
 
-def member_policy(buckets: list[str], keys: list[str], secrets: list[str]) -> str:
+def member_policy(buckets: list[str], keys: list[str], secrets: list[str], promoting_stack: str = "") -> str:
     """What a member may do: write and read snapshots (never delete: lifecycle and Object Lock decide), use the
     KMS keys they are encrypted with, and read the cluster's TLS secrets."""
     statements: list[dict[str, Any]] = [
@@ -585,4 +589,64 @@ def member_policy(buckets: list[str], keys: list[str], secrets: list[str]) -> st
         )
     if secrets:
         statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets})
+    if promoting_stack:
+        statements.extend(promotion_statements(promoting_stack))
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def promotion_statements(stack: str) -> list[dict[str, Any]]:
+    """What a standby's guard needs to promote through the failover engine (drkit.failover.aws): change only
+    this stack's tagged instances and security groups, its Route 53 health checks and Global Accelerator
+    endpoint groups, its SSM parameters under /drkit/<stack>/, and run commands on its own tagged instances.
+    Reads (Describe*, List*) cannot be scoped by tag in IAM; changes to EC2 and SSM commands are."""
+    tagged = {"StringEquals": {"aws:ResourceTag/drkit:stack": stack}}
+    return [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeInstances",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeTags",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeListeners",
+                "route53:ListHealthChecks",
+                "route53:ListTagsForResources",
+                "globalaccelerator:ListAccelerators",
+                "globalaccelerator:ListListeners",
+                "globalaccelerator:ListEndpointGroups",
+                "ssm:GetCommandInvocation",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:StopInstances",
+                "ec2:StartInstances",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+            ],
+            "Resource": "*",
+            "Condition": tagged,
+        },
+        {"Effect": "Allow", "Action": ["ssm:SendCommand"], "Resource": "*", "Condition": tagged},
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand"],
+            "Resource": "arn:aws:ssm:*::document/AWS-RunShellScript",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+            "Resource": f"arn:aws:ssm:*:*:parameter/drkit/{stack}/*",
+        },
+        # Route 53 and Global Accelerator take no resource-tag conditions: scoped to their resource types only.
+        {"Effect": "Allow", "Action": ["route53:UpdateHealthCheck"], "Resource": "arn:aws:route53:::healthcheck/*"},
+        {
+            "Effect": "Allow",
+            "Action": ["globalaccelerator:UpdateEndpointGroup"],
+            "Resource": "arn:aws:globalaccelerator::*:accelerator/*",
+        },
+    ]
