@@ -450,22 +450,35 @@ def record_decision(lab_dir: Path, region: str, decision: str, at: float) -> Non
     partial.replace(directory / f"{region}.json")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="drkit-guard", description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, required=True, help="The lab's state dir.")
-    parser.add_argument("--region", required=True)
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """--ttl, --loop-wait, --retry-timeout: every guard's lease timing (the spec's recovery.witness)."""
     parser.add_argument("--ttl", type=int, default=5)
     parser.add_argument("--loop-wait", type=float, default=1.0)
     parser.add_argument("--retry-timeout", type=float, default=1.0)
-    parser.add_argument(
-        "--metrics-address", metavar="HOST:PORT", help="Serve Prometheus metrics at http://HOST:PORT/metrics."
-    )
-    args = parser.parse_args(argv)
+
+
+def timing_from(args: argparse.Namespace) -> Timing | None:
+    """The parsed timing, or None after saying why it breaks Patroni's rule (the caller exits 2)."""
     timing = Timing(args.ttl, args.loop_wait, args.retry_timeout)
     try:
         timing.check()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+    return timing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="drkit-guard", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, required=True, help="The lab's state dir.")
+    parser.add_argument("--region", required=True)
+    add_timing_arguments(parser)
+    parser.add_argument(
+        "--metrics-address", metavar="HOST:PORT", help="Serve Prometheus metrics at http://HOST:PORT/metrics."
+    )
+    args = parser.parse_args(argv)
+    timing = timing_from(args)
+    if timing is None:
         return 2
     from drkit.failover.guard_lab import lab_guard
     from drkit.failover.guard_metrics import GuardReporter

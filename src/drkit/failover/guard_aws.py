@@ -38,7 +38,15 @@ from drkit.failover.aws_deployment import ClientTls, CloudInventoryError, aws_de
 from drkit.failover.control import ControlPlaneError
 from drkit.failover.deployment import Deployment
 from drkit.failover.engine import FailoverRefusedError, Request, carry_out
-from drkit.failover.guard import Guard, PromotionStoppedError, Timing, Witness, record_decision, run
+from drkit.failover.guard import (
+    Guard,
+    PromotionStoppedError,
+    Witness,
+    add_timing_arguments,
+    record_decision,
+    run,
+    timing_from,
+)
 from drkit.failover.journal import JournalError
 from drkit.operate.collection import Gateway, GatewayError
 
@@ -193,15 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cacert")
     parser.add_argument("--cert")
     parser.add_argument("--key")
-    parser.add_argument("--ttl", type=int, default=5)
-    parser.add_argument("--loop-wait", type=float, default=1.0)
-    parser.add_argument("--retry-timeout", type=float, default=1.0)
+    add_timing_arguments(parser)
     args = parser.parse_args(argv)
-    timing = Timing(args.ttl, args.loop_wait, args.retry_timeout)
-    try:
-        timing.check()
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    timing = timing_from(args)
+    if timing is None:
         return 2
     import boto3
 

@@ -434,6 +434,21 @@ def mirror_arguments(source: str, destination: str, prefix: str, tls: bool) -> s
     return f"--endpoints={source} {certs}make-mirror {selection}{dest_certs}{destination}"
 
 
+def etcd_tls_env() -> dict[str, str]:
+    """etcd's TLS settings for an instance whose CA, certificate and key drkit-fetch-tls wrote under PKI_DIR:
+    clients and peers both need a certificate from the stack's CA."""
+    return {
+        "ETCD_CERT_FILE": f"{PKI_DIR}/server.crt",
+        "ETCD_KEY_FILE": f"{PKI_DIR}/server.key",
+        "ETCD_TRUSTED_CA_FILE": f"{PKI_DIR}/ca.crt",
+        "ETCD_CLIENT_CERT_AUTH": "true",
+        "ETCD_PEER_CERT_FILE": f"{PKI_DIR}/server.crt",
+        "ETCD_PEER_KEY_FILE": f"{PKI_DIR}/server.key",
+        "ETCD_PEER_TRUSTED_CA_FILE": f"{PKI_DIR}/ca.crt",
+        "ETCD_PEER_CLIENT_CERT_AUTH": "true",
+    }
+
+
 def _fill(template: str, **values: str) -> str:
     """Replace @NAME@ placeholders (shell scripts are full of braces and dollars, so no str.format)."""
     for key, value in values.items():

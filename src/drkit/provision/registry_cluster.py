@@ -554,17 +554,7 @@ class RegistryCluster(pulumi.ComponentResource):
             "ETCD_QUOTA_BACKEND_BYTES": str(registry.quota_backend_bytes),
         }
         if registry.tls:
-            pki = cloud_init.PKI_DIR
-            env |= {
-                "ETCD_CERT_FILE": f"{pki}/server.crt",
-                "ETCD_KEY_FILE": f"{pki}/server.key",
-                "ETCD_TRUSTED_CA_FILE": f"{pki}/ca.crt",
-                "ETCD_CLIENT_CERT_AUTH": "true",
-                "ETCD_PEER_CERT_FILE": f"{pki}/server.crt",
-                "ETCD_PEER_KEY_FILE": f"{pki}/server.key",
-                "ETCD_PEER_TRUSTED_CA_FILE": f"{pki}/ca.crt",
-                "ETCD_PEER_CLIENT_CERT_AUTH": "true",
-            }
+            env |= cloud_init.etcd_tls_env()
         return env
 
     @property

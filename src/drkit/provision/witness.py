@@ -344,17 +344,7 @@ class Witness(pulumi.ComponentResource):
             "ETCD_ELECTION_TIMEOUT": "2500" if len(self.members) > 1 else "1000",
         }
         if registry.tls:
-            pki = cloud_init.PKI_DIR
-            env |= {
-                "ETCD_CERT_FILE": f"{pki}/server.crt",
-                "ETCD_KEY_FILE": f"{pki}/server.key",
-                "ETCD_TRUSTED_CA_FILE": f"{pki}/ca.crt",
-                "ETCD_CLIENT_CERT_AUTH": "true",
-                "ETCD_PEER_CERT_FILE": f"{pki}/server.crt",
-                "ETCD_PEER_KEY_FILE": f"{pki}/server.key",
-                "ETCD_PEER_TRUSTED_CA_FILE": f"{pki}/ca.crt",
-                "ETCD_PEER_CLIENT_CERT_AUTH": "true",
-            }
+            env |= cloud_init.etcd_tls_env()
         return env
 
 
