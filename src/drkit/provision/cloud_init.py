@@ -314,10 +314,10 @@ WantedBy=multi-user.target
 
 @dataclass(frozen=True)
 class GuardBoot:
-    """The guard's parameters, as plain values: the witness's client URLs and the lease timing (Patroni's
-    rule loop_wait + 2 x retry_timeout <= ttl is checked here). Today the caller passes them; the spec's
-    recovery.witness (placement, regions, leaseTtl, loopWait, retryTimeout) and the witness component's stack
-    outputs (its URLs) feed them once they exist (RegistryCluster._boot)."""
+    """The guard's parameters, as plain values: the witness's client URLs and the lease timing. The topology
+    builds it from the spec's recovery.witness and the witness's fixed addresses (topology.guard_boot), and
+    RegistryCluster._boot adds the region's member URLs. Patroni's rule loop_wait + 2 x retry_timeout <= ttl
+    is checked again here (DR008 checks the spec): cloud-init must never write timing a guard would refuse."""
 
     witness_urls: tuple[str, ...]
     ttl: int = 5
