@@ -36,6 +36,7 @@ import argparse
 import base64
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -411,10 +412,14 @@ class Guard:
             return "standby: the witness stopped answering: not promoting"
         self.last_renewal = self.clock()
         self.holds_key = True
+        keeper = _LeaseKeeper(self.witness, {"region": self.region, "epoch": mine["epoch"]}, self.timing, self.clock)
         try:
-            message = self.backend.promote()
+            with keeper:
+                message = self.backend.promote()
         except PromotionStoppedError as error:
             return f"standby: holds the key, promotion stopped: {error} (the next turn resumes it)"
+        finally:
+            self.last_renewal = max(self.last_renewal, keeper.last_renewal)
         # The engine can take seconds (fencing, the first write): renew now, or the new primary's next turn
         # would find itself overdue and fence the region it just promoted.
         try:
@@ -423,6 +428,38 @@ class Guard:
         except GatewayError:
             pass  # the next turn renews, or fences if it still cannot
         return f"promoted: {message} ({behind:.1f}s of data behind at most)"
+
+
+class _LeaseKeeper:
+    """Renews the key every loop_wait on a thread while the failover engine runs: fencing over AWS's APIs and
+    the first write can outlast the lease, and a key that lapses mid-promotion is one a third region's guard
+    could take. Only this thread uses the witness meanwhile (the engine never does); a renewal that fails is
+    left to the guard's next turn, which fences the new primary if it still cannot renew."""
+
+    def __init__(
+        self, witness: WitnessStore, record: dict[str, Any], timing: Timing, clock: Callable[[], float]
+    ) -> None:
+        self._witness, self._record, self._every, self._clock = witness, record, timing.loop_wait, clock
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="lease-keeper", daemon=True)
+        self.last_renewal = 0.0
+        self.renewals = 0
+
+    def _renew(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                if self._witness.hold({**self._record, "at": self._clock()}):
+                    self.last_renewal, self.renewals = self._clock(), self.renewals + 1
+            except (GatewayError, ValueError):
+                pass
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[float], None] = time.sleep) -> None:
