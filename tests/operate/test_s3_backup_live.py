@@ -118,9 +118,10 @@ def test_the_members_timer_job_backs_up_on_the_leader_only(running_lab: Lab, tmp
     install = playbook(
         lab,
         "backup-schedule",
-        *("-e", f"drkit_backup_schedule_root={root}", "-e", f"drkit_backup_schedule_home={home}"),
+        *("-e", f"drkit_backup_schedule_root={root}", "-e", f"drkit_runtime_home={home}"),
         *("-e", f"drkit_backup_schedule_state_dir={state}", "-e", "ansible_become=false"),
-        *("-e", "drkit_backup_schedule_manage_systemd=false", "-e", "drkit_backup_schedule_install_runtime=false"),
+        *("-e", "drkit_backup_schedule_manage_systemd=false", "-e", "drkit_runtime_install=false"),
+        *("-e", f"drkit_runtime_root={root}", "-e", "drkit_runtime_manage_systemd=false"),
     )
     assert install.returncode == 0, install.stdout[-3000:]
     units = root / "etc" / "systemd" / "system"

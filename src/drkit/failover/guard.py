@@ -481,7 +481,7 @@ def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[flo
 
 def record_decision(lab_dir: Path, region: str, decision: str, at: float) -> None:
     directory = lab_dir / "guards"
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)  # a member's first turn: /var/lib/drkit/guard may not exist
     partial = directory / f"{region}.json.partial"
     partial.write_text(json.dumps({"region": region, "decision": decision, "at": at}) + "\n")
     partial.replace(directory / f"{region}.json")
