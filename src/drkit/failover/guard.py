@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from drkit import lease_timing
 from drkit.operate.collection import Gateway, GatewayError, b64
 
 PAUSED = "paused"
@@ -66,7 +67,7 @@ class Timing:
     retry_timeout: float = 1.0
 
     def check(self) -> None:
-        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+        if not lease_timing.fits(self.ttl, self.loop_wait, self.retry_timeout):
             raise ValueError(
                 f"loop_wait {self.loop_wait:g}s + 2 x retry_timeout {self.retry_timeout:g}s must not exceed the ttl"
                 f" {self.ttl}s: the primary could not notice a lost lease before the standby may promote"
@@ -76,7 +77,7 @@ class Timing:
     def self_fence_after(self) -> float:
         """Seconds without a renewal after which the primary stops its members: before the witness's lease
         (renewed at the same moment) can expire, with two retry timeouts to spare."""
-        return self.ttl - 2 * self.retry_timeout
+        return lease_timing.self_fence_after(self.ttl, self.retry_timeout)
 
 
 class Witness:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from drkit import lease_timing
 from drkit.spec.model import Replication
 
 # etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
@@ -322,8 +323,8 @@ WantedBy=multi-user.target
 class GuardBoot:
     """The guard's parameters, as plain values: the witness's client URLs and the lease timing. The topology
     builds it from the spec's recovery.witness and the witness's fixed addresses (topology.guard_boot), and
-    RegistryCluster._boot adds the region's member URLs. Patroni's rule loop_wait + 2 x retry_timeout <= ttl
-    is checked again here (DR008 checks the spec): cloud-init must never write timing a guard would refuse."""
+    RegistryCluster._boot adds the region's member URLs. Patroni's rule (drkit.lease_timing) is checked again
+    here (DR008 checks the spec): cloud-init must never write timing a guard would refuse."""
 
     witness_urls: tuple[str, ...]
     ttl: int = 5
@@ -335,7 +336,7 @@ class GuardBoot:
     def __post_init__(self) -> None:
         if not self.witness_urls:
             raise ValueError("a guard needs the witness's client URLs")
-        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+        if not lease_timing.fits(self.ttl, self.loop_wait, self.retry_timeout):
             raise ValueError(
                 f"loop_wait {self.loop_wait:g}s + 2 x retry_timeout {self.retry_timeout:g}s must not exceed the"
                 f" ttl {self.ttl}s"
