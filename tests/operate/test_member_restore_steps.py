@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.drkit.registry.plugins.module_utils.member_restore import (
     RestoreStepError,
+    healthy_step,
     restore_step,
     stop_step,
 )
@@ -89,3 +90,14 @@ def test_a_restored_member_is_neither_stopped_nor_moved_aside_again(tmp_path: Pa
     again = restore_step(member.journal_path, again, member.data, member.restore_into, member.start)
     assert member.calls == ["start"]
     assert again["moved_aside"] == journal["moved_aside"] and (member.data / "member").read_text() == "restored"
+
+
+def test_healthy_is_recorded_once_the_member_answers_and_a_member_that_never_does_fails(tmp_path: Path) -> None:
+    member = Member(tmp_path)
+    journal = stop_step(member.journal_path, {}, OPENING, member.stop, member.wait)
+    journal = restore_step(member.journal_path, journal, member.data, member.restore_into, member.start)
+    answers = iter([False, False, True])
+    healthy = healthy_step(member.journal_path, journal, lambda: next(answers), timeout=5, poll=0.01)
+    assert healthy["phase"] == "healthy" and member.journal()["phase"] == "healthy"
+    with pytest.raises(RestoreStepError, match=r"did not answer healthy within 0\.05s"):
+        healthy_step(member.journal_path, journal, lambda: False, timeout=0.05, poll=0.01)

@@ -1,16 +1,17 @@
 """One member's restore in the order its journal records, so a re-run after an interruption resumes it.
 
 Phases: started -> moved -> restored (-> healthy -> done, which the playbook records once the cluster is).
-Two steps, each one task for every member at once, so every member is stopped before any is started:
+Three steps, each one task for every member at once, so every member is stopped before any is started:
 
 - stop: open the journal (the snapshot and cluster token it restores), stop the member, wait until its
   client port is closed;
 - restore: move the data dir aside (never deleted; the journal lists where), restore the snapshot into
-  `<data dir>.restoring` with the new token, put it in place, start the member.
+  `<data dir>.restoring` with the new token, put it in place, start the member;
+- healthy: wait until the member answers healthy (polled finely: the cluster is down until then), record it.
 
 Each step skips what the journal says is done, and never moves a restored data dir aside. The journal is
 replaced atomically (write, then rename) after every phase. These were a dozen Ansible tasks, each with its
-own round trip, while the cluster was down; as one module per step they cost two.
+own round trip, while the cluster was down; as one module per step they cost three.
 Standard library only: this file ships to the hosts a module runs on.
 """
 
@@ -113,3 +114,16 @@ def restore_step(
         journal = record(journal_path, journal, phase="restored")
     start()
     return journal
+
+
+def healthy_step(
+    journal_path: Path, journal: Journal, healthy: Callable[[], bool], timeout: float, poll: float = 0.2
+) -> Journal:
+    """Wait until the member answers healthy (it needs its peers: run once every member is started), then
+    record it. Polled every `poll` seconds: the cluster is down until then, and a coarser wait is pure loss."""
+    deadline = time.monotonic() + timeout
+    while not healthy():
+        if time.monotonic() >= deadline:
+            raise RestoreStepError(f"the restored member did not answer healthy within {timeout:g}s")
+        time.sleep(poll)
+    return record(journal_path, journal, phase="healthy")

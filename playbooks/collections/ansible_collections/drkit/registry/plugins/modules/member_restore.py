@@ -11,13 +11,14 @@ description:
     restored), then waits until its client port is closed.
   - C(step=restore) moves the data dir aside (never deletes it), restores the snapshot into a new data dir
     with the new cluster token, puts it in place and starts the member, recording each phase.
+  - C(step=healthy) waits until the member answers healthy and records it.
   - Run C(stop) on every member before C(restore) on any, so no member starts beside an old one.
   - A re-run after an interruption resumes from the journal.
 options:
   step:
     description: Which step.
     type: str
-    choices: [stop, restore]
+    choices: [stop, restore, healthy]
     required: true
   journal:
     description: The journal file (JSON), created by the stop step.
@@ -48,6 +49,14 @@ options:
     description: The snapshot restore command up to its C(--data-dir) argument, which the module adds.
     type: list
     elements: str
+  health_command:
+    description: The command that exits 0 once the member is healthy (C(etcdctl endpoint health)).
+    type: list
+    elements: str
+  health_timeout:
+    description: Seconds to wait for the member to answer healthy.
+    type: int
+    default: 120
 author: drkit maintainers
 """
 
@@ -74,6 +83,7 @@ from urllib.parse import urlsplit  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.drkit.registry.plugins.module_utils.member_restore import (  # noqa: E402
     RestoreStepError,
+    healthy_step,
     restore_step,
     stop_step,
     wait_port_closed,
@@ -83,7 +93,7 @@ from ansible_collections.drkit.registry.plugins.module_utils.member_restore impo
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "step": {"type": "str", "choices": ["stop", "restore"], "required": True},
+            "step": {"type": "str", "choices": ["stop", "restore", "healthy"], "required": True},
             "journal": {"type": "path", "required": True},
             "opening": {"type": "dict", "default": {}},
             "data_dir": {"type": "path", "required": True},
@@ -92,10 +102,13 @@ def main() -> None:
             "client_url": {"type": "str"},
             "stop_timeout": {"type": "int", "default": 60},
             "restore_command": {"type": "list", "elements": "str"},
+            "health_command": {"type": "list", "elements": "str"},
+            "health_timeout": {"type": "int", "default": 120},
         },
         required_if=[
             ("step", "stop", ("stop_command", "client_url")),
             ("step", "restore", ("start_command", "restore_command")),
+            ("step", "healthy", ("health_command",)),
         ],
         supports_check_mode=False,
     )
@@ -118,9 +131,16 @@ def main() -> None:
                 stop=lambda: run(shlex.split(params["stop_command"])),
                 wait_closed=lambda: wait_port_closed(str(url.hostname), int(url.port or 2379), params["stop_timeout"]),
             )
+        elif not journal:
+            raise RestoreStepError(f"no journal at {journal_path}: run the stop step first")
+        elif params["step"] == "healthy":
+            journal = healthy_step(
+                journal_path,
+                journal,
+                lambda: module.run_command(params["health_command"])[0] == 0,
+                params["health_timeout"],
+            )
         else:
-            if not journal:
-                raise RestoreStepError(f"no journal at {journal_path}: run the stop step first")
             journal = restore_step(
                 journal_path,
                 journal,
