@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drkit.drill import measure
 from drkit.drill.workload import Ledger, Registry
 from drkit.operate.playbooks import playbook_path
 from drkit.operate.runner import PlaybookRun, run_playbook
@@ -113,7 +114,7 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         restore_seconds = time.monotonic() - started
         report = restored.stats["drkit_restore_report"]
         back = _wait_for_ack(ledger, wiped_at, timeout=60)
-        rto = back - destroyed_at
+        rto = back - destroyed_at  # from the destruction itself, though only acks after the wipe count
         progress(f"restore: {report['snapshot']} in {restore_seconds:.1f}s; writes acknowledged again after {rto:.1f}s")
         time.sleep(0.5)
     finally:
@@ -121,20 +122,21 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
 
     try:
         present = etcd_client.values(endpoint, ledger.prefix)
-        before = [ack for ack in ledger.acks if ack.revision <= revision and ack.at < wiped_at]
-        after = [ack for ack in ledger.acks if ack.revision > revision and ack.at < wiped_at]
-        missing = [ack.key for ack in before if present.get(ack.key) != ack.value]
-        lost = [ack for ack in after if ack.key not in present]
-        last_kept = before[-1].at if before else destroyed_at
-        last_acked = after[-1].at if after else last_kept
+        acked_before_wipe = [ack for ack in ledger.acks if ack.at < wiped_at]
+        before = [ack for ack in acked_before_wipe if ack.revision <= revision]
+        missing = [ack.key for ack in measure.lost(before, present)]
+        # RPO: the span of acknowledged writes the restore did not bring back (those after the snapshot).
+        lost = measure.lost(acked_before_wipe, present)
+        rpo = measure.rpo(acked_before_wipe, lost)
         # Registrations: the restore re-bound them to a fresh lease; past one TTL the dead are gone and the
         # live have re-registered.
         time.sleep(ttl + 2)
         registered = etcd_client.values(endpoint, prefix + "drill/")
     finally:
         registry.stop()
-    live = registry.instances[DEAD_INSTANCES:]
-    dead = registry.instances[:DEAD_INSTANCES]
+    live = [instance.key for instance in registry.instances[DEAD_INSTANCES:]]
+    dead = [instance.key for instance in registry.instances[:DEAD_INSTANCES]]
+    leases = measure.registrations(live, dead, registered)
     return RestoreDrillResult(
         stack=lab.plan.stack,
         region=primary,
@@ -144,17 +146,17 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         restore_seconds=round(restore_seconds, 2),
         writes_before_backup=len(before),
         missing_before_backup=missing,
-        writes_lost=len(lost),
+        writes_lost=len(lost) - len(missing),
         rto_seconds=round(rto, 2),
-        rpo_seconds=round(last_acked - last_kept, 2),
+        rpo_seconds=round(rpo, 2),
         objective_rto=objective.rto,
         objective_rpo=objective.rpo,
         schedule=spec.backups.schedule if spec.backups else "",
-        live_instances_registered=sum(1 for instance in live if instance.key in registered),
-        live_instances=len(live),
-        dead_instances_expired=sum(1 for instance in dead if instance.key not in registered),
-        dead_instances=len(dead),
-        re_registrations=sum(instance.registrations - 1 for instance in live),
+        live_instances_registered=leases.live_kept,
+        live_instances=leases.live,
+        dead_instances_expired=leases.dead_expired,
+        dead_instances=leases.dead,
+        re_registrations=sum(instance.registrations - 1 for instance in registry.instances[DEAD_INSTANCES:]),
         moved_aside=[str(path) for path in moved] + [str(path) for path in report.get("moved_aside", [])],
     )
 
