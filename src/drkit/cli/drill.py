@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from drkit.cli.common import lab_state_dir, load_stack_spec, project_root
+from drkit.cli.drill_faults import register_fault_drills
 from drkit.cli.sandbox import lab_errors
-from drkit.drill.restore_drill import DrillError, RestoreDrillResult, run_restore_drill
+from drkit.drill.restore_drill import RestoreDrillResult, run_restore_drill
+from drkit.drill.session import DrillError
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.plan import DEFAULT_BASE_PORT, plan_lab
 from drkit.spec.units import format_duration
@@ -19,6 +21,9 @@ from drkit.spec.units import format_duration
 @click.group()
 def drill() -> None:
     """Drills on the local DR lab: real faults, measured RTO and RPO."""
+
+
+register_fault_drills(drill)
 
 
 @drill.command()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drkit.drill import measure
+from drkit.drill.session import DrillError
 from drkit.drill.workload import Ledger, Registry
 from drkit.operate.playbooks import playbook_path
 from drkit.operate.runner import PlaybookRun, run_playbook
@@ -26,10 +27,6 @@ from drkit.spec.model import Objective, Spec
 Progress = Callable[[str], None]
 INSTANCES = 6
 DEAD_INSTANCES = 2
-
-
-class DrillError(Exception):
-    """A step of the drill itself failed (not a missed objective): the message says which and where to look."""
 
 
 @dataclass

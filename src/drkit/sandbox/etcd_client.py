@@ -116,11 +116,9 @@ def values(url: str, prefix: str, timeout: float = 10.0) -> dict[str, str]:
     return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
 
 
-def hash_kv(url: str, revision: int = 0, timeout: float = 5.0) -> tuple[int, int]:
-    """The member's hash of its key-value store up to `revision` (0: its latest) and the revision hashed:
-    members of one cluster that agree hash equal at the same revision."""
-    result = _call(url, "/v3/maintenance/hashkv", {"revision": str(revision)}, timeout)
-    return int(result.get("hash", 0)), int(result["header"].get("revision", 0))
+def cluster_id(url: str, timeout: float = 2.0) -> str:
+    """The ID of the cluster the member belongs to, from a read's response header (nothing is written)."""
+    return str(_call(url, "/v3/kv/range", {"key": _b64("/"), "count_only": True}, timeout)["header"]["cluster_id"])
 
 
 @dataclass(frozen=True)
