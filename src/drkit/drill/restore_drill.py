@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from drkit.drill import measure
-from drkit.drill.session import DrillError
+from drkit.drill.result import DrillRun, Marker
+from drkit.drill.session import DrillError, region_hashes
 from drkit.drill.workload import Ledger, Registry
 from drkit.operate.playbooks import playbook_path
 from drkit.operate.runner import PlaybookRun, run_playbook
@@ -76,7 +78,9 @@ def _playbook(lab: Lab, root: Path, name: str, extravars: dict[str, Any], progre
     return run
 
 
-def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> RestoreDrillResult:
+def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> tuple[RestoreDrillResult, DrillRun]:
+    """The drill's own result (the README's table), and the same run as every drill reports it (report.md,
+    result.json, timeline.png through drkit.drill.report_files)."""
     endpoint = f"http://127.0.0.1:{lab.plan.endpoint_port}"
     primary = lab.plan.primary.name
     ttl = max(1, round(spec.registry.lease_ttl))
@@ -84,6 +88,9 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
     objective: Objective = spec.objectives["data"]
 
     ledger = Ledger(endpoint)
+    old_cluster = etcd_client.cluster_id(endpoint)
+    begun, begun_utc = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    markers: list[Marker] = []
     registry = Registry.register(endpoint, prefix, INSTANCES, ttl)
     for instance in registry.instances[:DEAD_INSTANCES]:
         instance.alive = False  # registered before the backup, then gone: must not survive the restore
@@ -96,6 +103,7 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         backup = _playbook(lab, root, "backup", {}, progress).stats["drkit_backup_report"]
         backup_seconds = time.monotonic() - started
         revision = int(backup["revision"])
+        markers.append(Marker(round(time.monotonic() - begun, 3), "backup taken"))
         progress(f"backup: {backup['snapshot']} at revision {revision}; writes go on")
         time.sleep(2)
 
@@ -104,11 +112,13 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         # Every member is dead now: a write acknowledged before this instant may still have been in flight
         # to the old cluster; one acknowledged after it can only come from the restored cluster.
         wiped_at = time.monotonic()
+        markers.append(Marker(round(wiped_at - begun, 3), f"{primary} wiped"))
         progress(f"disaster: every {primary} member killed, data dirs moved aside ({len(moved)})")
 
         started = time.monotonic()
         restored = _playbook(lab, root, "restore", {"drkit_restore_confirm": "yes"}, progress)
         restore_seconds = time.monotonic() - started
+        markers.append(Marker(round(time.monotonic() - begun, 3), "restored"))
         report = restored.stats["drkit_restore_report"]
         back = _wait_for_ack(ledger, wiped_at, timeout=60)
         rto = back - destroyed_at  # from the destruction itself, though only acks after the wipe count
@@ -134,7 +144,7 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
     live = [instance.key for instance in registry.instances[DEAD_INSTANCES:]]
     dead = [instance.key for instance in registry.instances[:DEAD_INSTANCES]]
     leases = measure.registrations(live, dead, registered)
-    return RestoreDrillResult(
+    result = RestoreDrillResult(
         stack=lab.plan.stack,
         region=primary,
         snapshot=str(backup["snapshot"]),
@@ -156,6 +166,42 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         re_registrations=sum(instance.registrations - 1 for instance in registry.instances[DEAD_INSTANCES:]),
         moved_aside=[str(path) for path in moved] + [str(path) for path in report.get("moved_aside", [])],
     )
+    run = DrillRun(
+        kind="restore",
+        stack=lab.plan.stack,
+        objective="data",
+        objective_rto=objective.rto,
+        objective_rpo=objective.rpo,
+        fault=f"data loss on {primary}: every member SIGKILLed and its data dir moved aside; restored from backup",
+        actions=[
+            f"backup playbook: {backup['snapshot']} at revision {revision} in {backup_seconds:.1f}s",
+            f"SIGKILLed every member of {primary} and moved {len(moved)} data dirs aside",
+            f"restore playbook: {report['snapshot']} in {restore_seconds:.1f}s",
+            f"{len(before)} writes acknowledged before the backup, {len(lost) - len(missing)} after it lost with"
+            " the primary (the schedule bounds that in production)",
+        ],
+        serving_region=primary,
+        started_utc=begun_utc,
+        rto_seconds=round(rto, 3),
+        rpo_seconds=round(rpo, 3),
+        acked=len(ledger.acks),
+        failed=ledger.failures,
+        lost=len(lost),
+        lost_keys=[ack.key for ack in lost[:20]],
+        registrations=leases,
+        hashes=region_hashes(lab, primary),
+        # The restore makes a new cluster: after the wipe only it may acknowledge, before it only the old one.
+        split_brain=len(
+            measure.split_brain(ledger.acks, [(0.0, old_cluster), (wiped_at, etcd_client.cluster_id(endpoint))])
+        ),
+        constants={"restoreSeconds": round(restore_seconds, 3)},
+        markers=markers,
+        timeline=[(round(a.at - begun, 3), round(a.seconds, 4), a.ok) for a in ledger.attempts],
+        failed_checks=[f"{len(missing)} writes acknowledged before the backup are missing after the restore"]
+        if missing
+        else [],
+    )
+    return result, run
 
 
 def _wait_for_ack(ledger: Ledger, moment: float, timeout: float) -> float:

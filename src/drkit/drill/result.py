@@ -9,7 +9,14 @@ from drkit.drill.measure import Registrations
 from drkit.spec.units import format_duration
 
 # The spec's disruption whose objectives each drill kind is judged against.
-OBJECTIVE_OF = {"member": "member", "leader": "member", "az": "az", "region": "region", "partition": "region"}
+OBJECTIVE_OF = {
+    "restore": "data",
+    "member": "member",
+    "leader": "member",
+    "az": "az",
+    "region": "region",
+    "partition": "region",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class DrillRun:
     constants: dict[str, float] = field(default_factory=dict)  # calibration: measured seconds or MiB/s
     markers: list[Marker] = field(default_factory=list)
     timeline: list[tuple[float, float, bool]] = field(default_factory=list)  # (sent at, seconds, acknowledged)
+    failed_checks: list[str] = field(default_factory=list)  # a drill kind's own checks that failed, in words
 
     @property
     def consistent(self) -> bool:
@@ -50,7 +58,7 @@ class DrillRun:
     @property
     def reasons(self) -> list[str]:
         """Why the run failed, one sentence per missed objective or check (empty: it passed)."""
-        why = []
+        why = list(self.failed_checks)
         if self.rto_seconds is None:
             why.append("no write was acknowledged through the endpoint after the fault")
         elif self.rto_seconds > self.objective_rto:

@@ -163,20 +163,7 @@ class Session:
         )
 
     def hashes(self, region_name: str) -> dict[str, int]:
-        """hashkv of every member of the region at one revision all of them have applied (the lowest
-        revision any reports: later writes, such as the lab's heartbeat, do not change the hash below it)."""
-        region = self.lab.plan.region(region_name)
-        assert region is not None
-        deadline = time.monotonic() + CONVERGE_TIMEOUT
-        while True:
-            try:
-                revision = min(etcd_client.status(m.client_url).revision for m in region.members)
-                etcdctl = self.lab.binaries.etcdctl
-                return {m.name: hash_kv(etcdctl, m.client_url, revision) for m in region.members}
-            except EtcdUnavailableError as error:
-                if time.monotonic() > deadline:
-                    raise DrillError(f"{region_name}'s members did not all answer hashkv: {error}") from None
-                time.sleep(0.2)
+        return region_hashes(self.lab, region_name)
 
     def cluster_ids(self) -> dict[str, str]:
         """Region -> its cluster's ID, read (not written) from one answering member."""
@@ -189,3 +176,19 @@ class Session:
                 except EtcdUnavailableError:
                     continue
         return ids
+
+
+def region_hashes(lab: Lab, region_name: str) -> dict[str, int]:
+    """hashkv of every member of the region at one revision all of them have applied (the lowest revision any
+    reports: later writes, such as the lab's heartbeat, do not change the hash below it)."""
+    region = lab.plan.region(region_name)
+    assert region is not None
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
+    while True:
+        try:
+            revision = min(etcd_client.status(m.client_url).revision for m in region.members)
+            return {m.name: hash_kv(lab.binaries.etcdctl, m.client_url, revision) for m in region.members}
+        except EtcdUnavailableError as error:
+            if time.monotonic() > deadline:
+                raise DrillError(f"{region_name}'s members did not all answer hashkv: {error}") from None
+            time.sleep(0.2)
