@@ -12,6 +12,7 @@ from drkit.cli.common import lab_state_dir, load_stack_spec, project_root
 from drkit.cli.drill_faults import register_fault_drills
 from drkit.cli.sandbox import lab_errors
 from drkit.drill.aggregate import Summary
+from drkit.drill.calibration import record_constants
 from drkit.drill.report_files import environment, write_report
 from drkit.drill.restore_drill import RestoreDrillResult, run_restore_drill
 from drkit.drill.session import DrillError
@@ -38,7 +39,14 @@ register_fault_drills(drill)
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the report goes. Default: reports/drills/ in the checkout.",
 )
-def restore(stack: str, state_dir: Path | None, base_port: int, output: str, reports_dir: Path | None) -> None:
+@click.option(
+    "--measured-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where measured constants go (drkit validate reads them). Default: stacks/measured/.",
+)
+def restore(
+    stack: str, state_dir: Path | None, base_port: int, output: str, reports_dir: Path | None, measured_dir: Path | None
+) -> None:
     """Data loss on the primary: back up under load, destroy the primary, restore, measure.
 
     Starts the lab if it is not up, writes a ledger and leased registrations through the endpoint, runs
@@ -65,6 +73,7 @@ def restore(stack: str, state_dir: Path | None, base_port: int, output: str, rep
         directory = write_report(
             summary, environment(lab, project_root()), reports_dir or project_root() / "reports" / "drills"
         )
+    record_constants(measured_dir or project_root() / "stacks" / "measured", summary)
     # The restore table's own checks and every drill's (hashkv, split brain) must all pass.
     passed = result.passed and run.passed
     if output == "json":

@@ -19,8 +19,8 @@ from drkit.spec.model import Spec
 def run_member_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> DrillRun:
     region = faults.primary(lab)
     victim = faults.follower(region)
-    ids = Session(lab, spec, "member", progress).cluster_ids()
     session = Session(lab, spec, "member", progress)
+    ids = session.cluster_ids()
     session.start()
     try:
         time.sleep(1.5)
