@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from drkit.calibration import load_measured, measured_path
 from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
@@ -108,7 +109,13 @@ def _validate_file(
     errors = _waiver_errors(spec, stack, policies)
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
-    context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
+    # Constants drills measured for this stack (stacks/measured/<stack>.yaml) replace the estimates' defaults.
+    measured_file = measured_path(path.parent / "measured", stack.stack)
+    try:
+        measured = load_measured(measured_file)
+    except ValueError as error:
+        return StackReport(file, stack.stack, (InputError(Location(str(measured_file), 1, 1), str(error)),))
+    context = RuleContext(spec, tier, estimate_all(spec, measured), policies.releases, today)
     try:
         results, unused = evaluate(policies.rules, context, stack.locate, break_glass)
     except UnusableInputError as failure:
