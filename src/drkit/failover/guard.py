@@ -480,6 +480,12 @@ def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[flo
         sleep(max(0.0, guard.timing.loop_wait - (time.monotonic() - started)))
 
 
+def log_engine_step(line: str) -> None:
+    """A promotion's engine steps in the guard's log (supervisord's on the lab, the journal on AWS), each with
+    its duration: what a person reads to see what an automatic promotion did, and where its time went."""
+    print(f"{time.strftime('%H:%M:%S')} engine: {line}", flush=True)
+
+
 def record_decision(lab_dir: Path, region: str, decision: str, at: float) -> None:
     directory = lab_dir / "guards"
     directory.mkdir(parents=True, exist_ok=True)  # a member's first turn: /var/lib/drkit/guard may not exist

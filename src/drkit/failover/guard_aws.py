@@ -44,6 +44,7 @@ from drkit.failover.guard import (
     PromotionStoppedError,
     Witness,
     add_timing_arguments,
+    log_engine_step,
     record_decision,
     run,
     timing_from,
@@ -177,7 +178,7 @@ class AwsGuardBackend:
     def promote(self) -> str:
         try:
             deployment = self.deployment()
-            report = carry_out(deployment, Request("failover", self.region, confirm=True), lambda _: None)
+            report = carry_out(deployment, Request("failover", self.region, confirm=True), log_engine_step)
         except (
             FailoverRefusedError,
             registry.RegistryError,
