@@ -92,3 +92,17 @@ def test_acked_after_counts_the_old_primary_after_its_fence() -> None:
 )
 def test_spread(values: list[float], expected: measure.Spread) -> None:
     assert measure.spread(values) == expected
+
+
+def test_an_old_primarys_ack_in_flight_at_the_fault_is_not_split_brain_but_one_after_the_new_primarys_is() -> None:
+    # east acks up to 10.2 (a write in flight at the cut at 10.0), west from 12.0; then east once more.
+    acks = [
+        *_acks(8, 9, 10.2, cluster="east"),
+        *_acks(12, 13, cluster="west"),
+        Ack("/k/late", "x", 99, 12.5, cluster="east"),
+    ]
+    epochs = measure.epochs_from_first_ack(acks, 10.0, "east", "west")
+    assert epochs == [(0.0, "east"), (12, "west")]
+    assert [ack.key for ack in measure.split_brain(acks, epochs)] == ["/k/late"]
+    # No ack from the new primary yet: the epoch changes at the fault itself.
+    assert measure.epochs_from_first_ack(_acks(8, 9, cluster="east"), 10.0, "east", "west")[1] == (10.0, "west")

@@ -84,6 +84,16 @@ def split_brain(acks: Iterable[Ack], epochs: Sequence[tuple[float, str]]) -> lis
     return wrong
 
 
+def epochs_from_first_ack(
+    acks: Iterable[Ack], fault_at: float, old_cluster: str, new_cluster: str
+) -> list[tuple[float, str]]:
+    """The old primary's epoch until the new primary's first acknowledgement after the fault, then the new
+    one's (split_brain's `epochs`). An old acknowledgement in between is a write in flight at the fault or
+    taken before the old primary fenced itself, not two primaries."""
+    first_new = next((ack.at for ack in acks if ack.at >= fault_at and ack.cluster == new_cluster), fault_at)
+    return [(0.0, old_cluster), (first_new, new_cluster)]
+
+
 def acked_after(ack_times: Iterable[float], moment: float) -> int:
     """How many acknowledgements came after `moment` (the old primary's, after its fence: must be 0)."""
     return sum(1 for at in ack_times if at > moment)

@@ -156,7 +156,7 @@ def run_partition_drill(lab: Lab, spec: Spec, progress: Progress) -> tuple[Drill
             f" {'the guards' if automatic else 'the failover engine'}",
             fault_at=fault_at,
             serving_region=new.name,
-            epochs=[(0.0, ids.get(old.name, "")), (fault_at, ids.get(new.name, ""))],
+            epochs=session.promoted_epochs(fault_at, ids.get(old.name, ""), ids.get(new.name, "")),
             recovered_at=promoted_at,
             old_primary_acks_after_fence=after_fence,
         )

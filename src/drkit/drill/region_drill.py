@@ -44,8 +44,8 @@ def run_region_drill(lab: Lab, spec: Spec, progress: Progress) -> tuple[DrillRun
             fault=f"region {old.name} lost: all {len(old.members)} members SIGKILLed; {new.name} promoted",
             fault_at=fault_at,
             serving_region=new.name,
-            # After the loss only the promoted cluster may acknowledge a write: one from the old is split brain.
-            epochs=[(0.0, ids.get(old.name, "")), (fault_at, ids.get(new.name, ""))],
+            # Once the promoted cluster acknowledges, one from the old is split brain.
+            epochs=session.promoted_epochs(fault_at, ids.get(old.name, ""), ids.get(new.name, "")),
             recovered_at=promoted_at,
         )
     finally:

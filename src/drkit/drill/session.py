@@ -92,6 +92,13 @@ class Session:
         self.markers.append(Marker(round(moment - self.started, 3), label))
         return moment
 
+    def promoted_epochs(self, fault_at: float, old_cluster: str, new_cluster: str) -> list[tuple[float, str]]:
+        """The epochs split brain is judged by: the old primary's until the new primary's first acknowledged
+        write after the fault, the new one's from then. The old primary may rightly acknowledge a write in
+        flight at the fault, and (cut off, quorum kept) until it fences itself (counted on its own: acks after
+        its fence); two primaries is an old one's acknowledgement once the new one has begun to acknowledge."""
+        return measure.epochs_from_first_ack(list(self.ledger.acks), fault_at, old_cluster, new_cluster)
+
     def wait_for_ack_after(self, moment: float, timeout: float = 120.0) -> float:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
