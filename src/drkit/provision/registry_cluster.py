@@ -18,10 +18,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision import cloud_init, tags
+from drkit.provision import cloud_init, stack_config, tags
 from drkit.provision.backup_vault import account_prefix
 from drkit.provision.errors import ProvisionError
-from drkit.provision.layout import MemberPlacement, client_endpoints, initial_cluster, place_members
+from drkit.provision.layout import (
+    MemberPlacement,
+    client_endpoints,
+    initial_cluster,
+    join_initial_cluster,
+    joins_running_cluster,
+    place_members,
+)
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.network import Network, available_azs, create_network, existing_network
 from drkit.provision.ssm_transfer import transfer_bucket, transfer_bucket_name
@@ -85,6 +92,7 @@ class RegistryCluster(pulumi.ComponentResource):
                 " or use globalEndpoint.type: global-accelerator"
             )
         self.placements = place_members(region, self.network.subnets)
+        self.bootstrap_members = self._bootstrap_members()
         self.kms_key = aws.kms.Key(
             f"{region.name}-registry-key",
             description=f"drkit {args.stack}: registry data volumes and TLS secrets in {region.name}",
@@ -112,10 +120,27 @@ class RegistryCluster(pulumi.ComponentResource):
                 "memberIps": [member.private_ip for member in self.placements],
                 "instanceIds": [instance.id for instance in self.instances],
                 "ssmTransferBucket": self.transfer_bucket_name,
+                # Write this down as drkit:bootstrapMembers after the first `pulumi up` (docs/provisioning.md).
+                "bootstrapMembers": self.bootstrap_members,
             }
         )
 
     # Helpers -------------------------------------------------------------------------------------------------
+
+    def _bootstrap_members(self) -> int:
+        """How many members formed the cluster: drkit:bootstrapMembers once written down, else (the stack's
+        first `pulumi up`) every member the spec asks for."""
+        region = self.args.region
+        recorded = stack_config.bootstrap_members(region.name)
+        if recorded is None:
+            return region.members
+        if recorded > region.members:
+            raise ProvisionError(
+                f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
+                f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
+                " count never changes after the first `pulumi up`; lower regions[].members only down to it"
+            )
+        return recorded
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self.provider, **kwargs)
@@ -527,6 +552,7 @@ class RegistryCluster(pulumi.ComponentResource):
             data_device=f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
             etcd_env=self.etcd_environment(member),
             role=self.args.region.role,
+            joining=joins_running_cluster(member, self.bootstrap_members),
             guard=(
                 dataclasses.replace(self.args.guard, members=tuple(self.member_endpoints.split(",")))
                 if self.args.guard
@@ -546,8 +572,7 @@ class RegistryCluster(pulumi.ComponentResource):
             "ETCD_LISTEN_METRICS_URLS": f"http://0.0.0.0:{registry.metrics_port}",
             "ETCD_ADVERTISE_CLIENT_URLS": f"{scheme}://{member.private_ip}:{registry.client_port}",
             "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"{scheme}://{member.private_ip}:{registry.peer_port}",
-            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements, registry.peer_port, scheme),
-            "ETCD_INITIAL_CLUSTER_STATE": "new",
+            **self._cluster_membership(member),
             "ETCD_INITIAL_CLUSTER_TOKEN": f"drkit-{self.args.stack}-{self.args.region.name}",
             "ETCD_HEARTBEAT_INTERVAL": str(round(registry.heartbeat_interval * 1000)),
             "ETCD_ELECTION_TIMEOUT": str(round(registry.election_timeout * 1000)),
@@ -556,6 +581,20 @@ class RegistryCluster(pulumi.ComponentResource):
         if registry.tls:
             env |= cloud_init.etcd_tls_env()
         return env
+
+    def _cluster_membership(self, member: MemberPlacement) -> dict[str, str]:
+        """Bootstrap members form the cluster together (state new); a member added later joins the running
+        one (state existing) once the member playbook has `member add`ed it (cloud_init.MemberBoot.joining)."""
+        port, scheme = self.args.registry.peer_port, self.scheme
+        if joins_running_cluster(member, self.bootstrap_members):
+            return {
+                "ETCD_INITIAL_CLUSTER": join_initial_cluster(self.placements, member, port, scheme),
+                "ETCD_INITIAL_CLUSTER_STATE": "existing",
+            }
+        return {
+            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
+            "ETCD_INITIAL_CLUSTER_STATE": "new",
+        }
 
     @property
     def member_endpoints(self) -> str:

@@ -212,4 +212,7 @@ def _outputs(
             for b in backups
         ],
         "inventory": inventory,
+        # The value for drkit:bootstrapMembers: write it into the stack config after the first `pulumi up`, so
+        # members added later join the running cluster instead of booting a new one (docs/provisioning.md).
+        "bootstrapMembers": {cluster.args.region.name: cluster.bootstrap_members for cluster in clusters},
     }
