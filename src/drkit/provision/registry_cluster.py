@@ -506,7 +506,9 @@ class RegistryCluster(pulumi.ComponentResource):
                 # instance type) by stopping the instance: a new registry.version or instanceType in the spec
                 # would stop every member at once. A new release (or image) reaches members through the
                 # rolling-upgrade playbook, a new instance type one member at a time (docs/provisioning.md).
-                opts=self._opts(ignore_changes=list(MEMBER_IGNORED_CHANGES)),
+                # Its private IP is fixed (peers know it by it): a replacement cannot be created while the old
+                # instance holds the address, so the old one goes first (the data volume is kept and re-attached).
+                opts=self._opts(ignore_changes=list(MEMBER_IGNORED_CHANGES), delete_before_replace=True),
             )
             aws.ec2.VolumeAttachment(
                 f"{member.name}-data",
