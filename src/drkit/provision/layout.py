@@ -79,7 +79,9 @@ def joins_running_cluster(member: MemberPlacement, bootstrap_members: int) -> bo
     return member.index >= bootstrap_members
 
 
-def join_initial_cluster(placements: list[MemberPlacement], member: MemberPlacement, peer_port: int, scheme: str) -> str:
+def join_initial_cluster(
+    placements: list[MemberPlacement], member: MemberPlacement, peer_port: int, scheme: str
+) -> str:
     """The initial cluster a joining member starts with: what `etcdctl member add` answers when members join
     one at a time in index order (every member before it, and itself)."""
     return initial_cluster(placements[: member.index + 1], peer_port, scheme)
