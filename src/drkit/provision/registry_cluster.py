@@ -55,6 +55,8 @@ class RegistryClusterArgs:
     ca: CertificateAuthority | None  # None only when registry.tls is false
     endpoint_type: str | None  # route53-failover needs a public health listener; None: no global endpoint
     endpoint_name: str | None = None  # the global DNS name clients use, added to the members' certificates
+    # Other names clients reach the members by (the Global Accelerator's DNS name), in their certificates too.
+    extra_dns_names: list[pulumi.Input[str]] = field(default_factory=list)
     backup_bucket_arns: list[pulumi.Input[str]] = field(default_factory=list)
     backup_key_arns: list[pulumi.Input[str]] = field(default_factory=list)
     # Automatic promotion: the guards' witness and timing (topology builds it from recovery.witness); each
@@ -404,6 +406,7 @@ class RegistryCluster(pulumi.ComponentResource):
         dns_names: list[pulumi.Input[str]] = ["localhost", self.client_lb.dns_name]
         if self.args.endpoint_name:
             dns_names.append(self.args.endpoint_name)
+        dns_names.extend(self.args.extra_dns_names)
         ca = self.args.ca
         secrets = []
         for member in self.placements:
