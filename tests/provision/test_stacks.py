@@ -11,7 +11,7 @@ from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import plan_lab
-from tests.provision.conftest import BUCKET, HEALTH_CHECK, RECORD, VOLUME, PlanFor, members
+from tests.provision.conftest import BUCKET, HEALTH_CHECK, INGRESS, RECORD, VOLUME, PlanFor, members
 
 
 @pytest.mark.parametrize(
@@ -189,3 +189,7 @@ def test_staging_certificates_name_the_accelerator_clients_connect_through(plan_
     for group in plan.of_type("aws:globalaccelerator/endpointGroup:EndpointGroup"):
         assert (group.props["healthCheckProtocol"], group.props["healthCheckPort"]) == ("HTTP", 2381)
         assert group.props["healthCheckPath"] == "/health"
+    # ...and Route 53's health checkers, which send those checks, may reach that port and only that port.
+    for region in ("eu-west-1", "eu-central-1"):
+        rule = next(r for r in plan.of_type(INGRESS) if r.name == f"{region}-metrics-from-route53")
+        assert rule.props["fromPort"] == rule.props["toPort"] == 2381 and rule.props["prefixListId"]

@@ -275,6 +275,18 @@ class RegistryCluster(pulumi.ComponentResource):
                 "accelerator health checks",
                 cidr_ipv4=network.cidr,
             )
+            # Health checks of EC2 instance endpoints come from Route 53's health checkers (AWS's Global
+            # Accelerator guide, "Health check options"): their regional prefix list, etcd's plain /health only.
+            checkers = aws.ec2.get_managed_prefix_list(
+                name=route53_health_checkers(self.args.region.name), opts=pulumi.InvokeOptions(provider=self.provider)
+            )
+            self._ingress(
+                f"{prefix}-metrics-from-route53",
+                members,
+                registry.metrics_port,
+                "accelerator health checks from Route 53 health checkers",
+                prefix_list_id=checkers.id,
+            )
         for group, label in ((members, "members"), (client_lb, "client-lb")):
             aws.vpc.SecurityGroupEgressRule(
                 f"{prefix}-{label}-to-vpc",
