@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,19 @@ TODAY = date(2026, 11, 22)
 @pytest.fixture(scope="session")
 def policies() -> PolicySet:
     return PolicySet.load(ROOT / "policies")
+
+
+@pytest.fixture(scope="session")
+def prod_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `pulumi stack output --json -s prod` gives: here, the outputs of prod's plan under Pulumi's mocks."""
+    from drkit.provision import gate, offline
+
+    report = gate.validate_stack(gate.stack_path(ROOT, "prod"), ROOT / "policies", TODAY)
+    assert report.spec is not None
+    outputs = offline.run_offline(report.spec, "prod").outputs
+    path = tmp_path_factory.mktemp("outputs") / "prod.json"
+    path.write_text(json.dumps(outputs), encoding="utf-8")
+    return path
 
 
 def committed_spec(stack: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from drkit import lease_timing
 from drkit.policy import Finding, RuleContext, rule
 from drkit.spec.units import format_duration as fmt
 
@@ -26,8 +27,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     witness = ctx.spec.recovery.witness
     if witness is None:
         return
-    needed = witness.loop_wait + 2 * witness.retry_timeout
-    if needed > witness.lease_ttl:
+    needed = lease_timing.time_needed(witness.loop_wait, witness.retry_timeout)
+    if not lease_timing.fits(witness.lease_ttl, witness.loop_wait, witness.retry_timeout):
         yield Finding(
             f"loopWait {fmt(witness.loop_wait)} + 2 x retryTimeout {fmt(witness.retry_timeout)} = {fmt(needed)}"
             f" exceeds leaseTtl {fmt(witness.lease_ttl)}: the primary's guard could still be serving writes when"

@@ -2,13 +2,17 @@
 
 Each estimate follows the recovery path drkit would take and says so in its basis, so a reader can check
 the arithmetic. None means there is no recovery path at all (nothing to fail over to or restore from).
-The drills (drkit drill) measure the same figures on the local lab.
+The drills (drkit drill) measure the same figures on the local lab, and record the constants they measured
+next to the stack (drkit.calibration): an estimate uses a measured constant where there is one, and its basis
+names the drill and the date.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from drkit.calibration import Measured
 from drkit.spec import cron
 from drkit.spec.model import Disruption, Spec
 from drkit.spec.units import format_duration as fmt
@@ -31,16 +35,29 @@ class Estimate:
     rpo_basis: str
 
 
-def estimate_all(spec: Spec) -> dict[str, Estimate]:
+def estimate_all(spec: Spec, measured: Mapping[str, Measured] | None = None) -> dict[str, Estimate]:
+    """Every disruption's estimate; `measured`: constants drills measured for this stack (by name)."""
+    known = measured or {}
     return {
-        "member": _member(spec),
-        "az": _az(spec),
-        "region": _region(spec),
-        "data": _data(spec),
+        "member": _member(spec, known),
+        "az": _az(spec, known),
+        "region": _region(spec, known),
+        "data": _data(spec, known),
     }
 
 
-def _election(spec: Spec) -> tuple[float, str]:
+def _measured(measured: Mapping[str, Measured], name: str, what: str) -> tuple[float, str] | None:
+    """A measured constant and the basis that says where it came from, if a drill measured it."""
+    found = measured.get(name)
+    if found is None:
+        return None
+    return found.value, f"{what} {fmt(found.value)} measured by drill {found.drill} ({found.at}, {found.runs} runs)"
+
+
+def _election(spec: Spec, measured: Mapping[str, Measured]) -> tuple[float, str]:
+    election = _measured(measured, "leaderElectionSeconds", "leader election")
+    if election is not None:
+        return election
     registry = spec.registry
     seconds = 2 * registry.election_timeout + registry.heartbeat_interval
     basis = (
@@ -54,15 +71,19 @@ def _backup_interval(spec: Spec) -> float | None:
     return cron.longest_gap_seconds(spec.backups.schedule) if spec.backups else None
 
 
-def _restore_seconds(spec: Spec, *, operator: bool = True) -> tuple[float, str]:
+def _restore_seconds(spec: Spec, measured: Mapping[str, Measured], *, operator: bool = True) -> tuple[float, str]:
     """A restore from a snapshot; `operator=False` when the person (or automation) is already at work."""
     transfer = spec.registry.quota_backend_bytes / RESTORE_THROUGHPUT_BYTES_PER_SECOND
     response = spec.recovery.operator_response if operator else 0.0
-    seconds = response + transfer + RESTORED_CLUSTER_START_SECONDS
+    start, start_basis = _measured(measured, "memberStartSeconds", "start") or (
+        RESTORED_CLUSTER_START_SECONDS,
+        f"start {fmt(RESTORED_CLUSTER_START_SECONDS)}",
+    )
+    seconds = response + transfer + start
     basis = (
         (f"restore: operator {fmt(response)} + " if operator else "restore: ")
         + f"fetch/verify/restore of up to {spec.registry.quota_backend_bytes // 1024**2}MiB {fmt(transfer)}"
-        + f" + start {fmt(RESTORED_CLUSTER_START_SECONDS)}"
+        + f" + {start_basis}"
     )
     return seconds, basis
 
@@ -90,11 +111,11 @@ def _offsite_backup_rpo(spec: Spec) -> tuple[float | None, str]:
     return best if best else (None, "no backup copy outside the primary region")
 
 
-def _data(spec: Spec) -> Estimate:
+def _data(spec: Spec, measured: Mapping[str, Measured]) -> Estimate:
     interval = _backup_interval(spec)
     if interval is None:
         return Estimate(None, None, "no backups to restore from", "no backups")
-    rto, rto_basis = _restore_seconds(spec)
+    rto, rto_basis = _restore_seconds(spec, measured)
     return Estimate(rto, interval, rto_basis, f"backup every {fmt(interval)} (longest gap of the schedule)")
 
 
@@ -137,17 +158,23 @@ def _witness_detection(spec: Spec) -> tuple[float, str] | None:
     return seconds, basis
 
 
-def _region(spec: Spec) -> Estimate:
+def _region(spec: Spec, measured: Mapping[str, Measured]) -> Estimate:
     if not spec.standbys:
         rpo, rpo_basis = _offsite_backup_rpo(spec)
         if rpo is None:
             return Estimate(None, None, "no standby region and no backup outside the primary", rpo_basis)
-        restore, restore_basis = _restore_seconds(spec)
+        restore, restore_basis = _restore_seconds(spec, measured)
         rebuild = spec.recovery.rebuild_time
         return Estimate(rebuild + restore, rpo, f"no standby: rebuild {fmt(rebuild)} + {restore_basis}", rpo_basis)
-    detection, basis = _witness_detection(spec) or _detection(spec)
-    rto = detection + spec.recovery.promotion_time
-    basis += f" + promotion {fmt(spec.recovery.promotion_time)}"
+    detection, basis = (
+        _measured(measured, "detectionSeconds", "detection") or _witness_detection(spec) or _detection(spec)
+    )
+    promotion, promotion_basis = _measured(measured, "promotionSeconds", "promotion") or (
+        spec.recovery.promotion_time,
+        f"promotion {fmt(spec.recovery.promotion_time)}",
+    )
+    rto = detection + promotion
+    basis += f" + {promotion_basis}"
     if spec.recovery.promotion == "manual" and spec.global_endpoint is not None:
         rto += spec.recovery.operator_response
         basis += f" + manual decision {fmt(spec.recovery.operator_response)}"
@@ -163,17 +190,17 @@ def _region(spec: Spec) -> Estimate:
     rpo, rpo_basis = _offsite_backup_rpo(spec)
     if rpo is None:
         return Estimate(None, None, "standby has no mirror and no off-region backup to load", rpo_basis)
-    restore, restore_basis = _restore_seconds(spec, operator=False)
+    restore, restore_basis = _restore_seconds(spec, measured, operator=False)
     return Estimate(rto + restore, rpo, f"{basis} + load standby: {restore_basis}", rpo_basis)
 
 
-def _quorum_lost(spec: Spec, disruption: Disruption, why: str) -> Estimate:
+def _quorum_lost(spec: Spec, measured: Mapping[str, Measured], disruption: Disruption, why: str) -> Estimate:
     """The primary cluster lost quorum but its region lives: fail over to a standby, or restore in place from
     a backup (every target survives the loss of one AZ: S3 is regional, backup hosts sit apart from the
     registry's AZs). The path that meets the objectives wins; otherwise the faster one."""
-    paths = [_data(spec)]
+    paths = [_data(spec, measured)]
     if spec.standbys:
-        paths.insert(0, _region(spec))
+        paths.insert(0, _region(spec, measured))
     objective = spec.objectives[disruption]
 
     def meets(path: Estimate) -> bool:
@@ -186,19 +213,22 @@ def _quorum_lost(spec: Spec, disruption: Disruption, why: str) -> Estimate:
     return Estimate(chosen.rto, chosen.rpo, f"{why}: {chosen.rto_basis}", f"{why}: {chosen.rpo_basis}")
 
 
-def _az(spec: Spec) -> Estimate:
+def _az(spec: Spec, measured: Mapping[str, Measured]) -> Estimate:
     primary = spec.primary
     if primary.availability_zones == 1:
-        return _quorum_lost(spec, "az", f"all {_members(primary.members)} are in one AZ")
+        return _quorum_lost(spec, measured, "az", f"all {_members(primary.members)} are in one AZ")
     if not primary.survives_az_loss:
         return _quorum_lost(
-            spec, "az", f"losing an AZ takes {primary.largest_az_share} of {primary.members} members and quorum"
+            spec,
+            measured,
+            "az",
+            f"losing an AZ takes {primary.largest_az_share} of {primary.members} members and quorum",
         )
-    rto, basis = _election(spec)
+    rto, basis = _election(spec, measured)
     return Estimate(rto, 0.0, basis, "quorum keeps every committed write")
 
 
-def _member(spec: Spec) -> Estimate:
+def _member(spec: Spec, measured: Mapping[str, Measured]) -> Estimate:
     primary = spec.primary
     if primary.members - 1 < primary.quorum:
         why = (
@@ -206,8 +236,8 @@ def _member(spec: Spec) -> Estimate:
             if primary.members == 1
             else f"{primary.members} members lose quorum with one down"
         )
-        return _quorum_lost(spec, "member", why)
-    rto, basis = _election(spec)
+        return _quorum_lost(spec, measured, "member", why)
+    rto, basis = _election(spec, measured)
     return Estimate(rto, 0.0, basis, "quorum keeps every committed write")
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from drkit.calibration import load_measured, measured_path
 from drkit.errors import InputError, KeyPath, Location, UnusableInputError
 from drkit.estimates import Estimate, estimate_all
 from drkit.policy.catalog import PolicySet
@@ -108,7 +109,13 @@ def _validate_file(
     errors = _waiver_errors(spec, stack, policies)
     if errors:
         return StackReport(file, stack.stack, tuple(errors))
-    context = RuleContext(spec, tier, estimate_all(spec), policies.releases, today)
+    # Constants drills measured for this stack (stacks/measured/<stack>.yaml) replace the estimates' defaults.
+    measured_file = measured_path(path.parent / "measured", stack.stack)
+    try:
+        measured = load_measured(measured_file)
+    except ValueError as error:
+        return StackReport(file, stack.stack, (InputError(Location(str(measured_file), 1, 1), str(error)),))
+    context = RuleContext(spec, tier, estimate_all(spec, measured), policies.releases, today)
     try:
         results, unused = evaluate(policies.rules, context, stack.locate, break_glass)
     except UnusableInputError as failure:
@@ -156,3 +163,39 @@ def validate_paths(
 ) -> tuple[list[StackReport], list[InputError]]:
     files, errors = collect_stack_files(paths)
     return [validate_file(path, policies, today, break_glass=break_glass) for path in files], errors
+
+
+class StackSpecError(Exception):
+    """A stack that cannot be run: what to print (the report, or why there is none) and the exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
+class NoSuchStackError(StackSpecError):
+    """The stack named has no file in stacks/ (a usage error: the message lists the stacks there are)."""
+
+
+def passing_stack_spec(root: Path, stack: str, today: date) -> Spec:
+    """stacks/Pulumi.<stack>.yaml under root, validated as `drkit validate` does: what runs a stack (the lab,
+    the operations, a member's guard) runs only specs that pass. No click and no Ansible here: a cloud
+    member's guard calls this with the few libraries its runtime has (playbooks/roles/drkit_runtime)."""
+    from drkit.report import EXIT_UNUSABLE_INPUT
+    from drkit.report import text as text_report
+
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
+        raise NoSuchStackError(f"no stack {stack}: {path} does not exist (stacks: {known})", EXIT_UNUSABLE_INPUT)
+    try:
+        policies = PolicySet.load(root / "policies")
+    except UnusableInputError as failure:
+        lines = [f"error: policy files: {error.render()}" for error in failure.errors]
+        raise StackSpecError("\n".join(lines), EXIT_UNUSABLE_INPUT) from None
+    report = validate_file(path, policies, today, display=str(path.relative_to(root)))
+    if report.verdict != "pass" or report.spec is None:
+        message = text_report.render([report], []).rstrip("\n")
+        message += "\nerror: the lab runs only specs that pass `drkit validate`: fix the spec or waive the rule"
+        raise StackSpecError(message, EXIT_UNUSABLE_INPUT if report.verdict == "error" else 1)
+    return report.spec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,6 @@ from drkit.cli import main
 
 def inventory(*args: str) -> Result:
     return CliRunner().invoke(main, ["inventory", *args], catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def prod_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `pulumi stack output --json -s prod` gives: here, the outputs of prod's plan under mocks."""
-    from datetime import date
-
-    from drkit.provision import gate, offline
-    from tests.conftest import ROOT
-
-    report = gate.validate_stack(gate.stack_path(ROOT, "prod"), ROOT / "policies", date(2026, 11, 22))
-    assert report.spec is not None
-    outputs = offline.run_offline(report.spec, "prod").outputs
-    path = tmp_path_factory.mktemp("outputs") / "prod.json"
-    path.write_text(json.dumps(outputs), encoding="utf-8")
-    return path
 
 
 def test_writes_the_inventory_the_playbooks_read(prod_outputs: Path, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ def test_restore_drill_brings_back_every_write_made_before_the_backup(tmp_path: 
     pids: set[int] = set()
     try:
         command = [str(DRKIT), "drill", "restore", "--state-dir", str(state), "--base-port", str(free_block())]
+        command += ["--reports-dir", str(tmp_path / "reports"), "--measured-dir", str(tmp_path / "measured")]
         result = subprocess.run(
             [*command, "--format", "json"],
             cwd=ROOT,
@@ -46,6 +47,12 @@ def test_restore_drill_brings_back_every_write_made_before_the_backup(tmp_path: 
         assert report["dead_instances_expired"] == report["dead_instances"] == 2
         assert report["re_registrations"] >= 4, "live instances re-register once their old lease is revoked"
         assert all(Path(path).is_dir() for path in report["moved_aside"])
+        # The same report files as every drill: the story, the figures, the timeline.
+        files = Path(report["report"])
+        assert files.parent == tmp_path / "reports" / "local" and files.name.endswith("-restore")
+        assert "**Verdict: PASS**" in (files / "report.md").read_text()
+        assert (files / "timeline.png").read_bytes().startswith(b"\x89PNG")
+        assert "restoreSeconds" in (tmp_path / "measured" / "local.yaml").read_text()
     finally:
         if (state / "lab.json").exists():
             Lab.existing(state).down(purge=False)

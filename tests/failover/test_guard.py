@@ -7,6 +7,7 @@ read), and a client that may be cut off from it (GatewayError, as over HTTP)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -442,3 +443,31 @@ def test_a_slow_promotion_does_not_leave_the_new_primary_overdue(world: World) -
         pass
     assert world.standby.step() == "primary: lease renewed"
     assert world.west.calls == ["promote"]
+
+
+def test_the_key_is_renewed_while_the_engine_runs(world: World) -> None:
+    """A promotion longer than the lease (fencing over AWS's APIs) must not let the key lapse mid-way: the
+    guard renews it on a thread while the engine runs. Here the engine returns only once it has seen the key
+    renewed twice during its run (real time, a short loop_wait); without the keeper it would give up."""
+    fast = Timing(ttl=1, loop_wait=0.05, retry_timeout=0.1)
+    client = world.witness.client(ttl=1)
+    renewed_during: list[int] = []
+
+    class SlowEngine(ScriptedBackend):
+        def promote(self) -> str:
+            before = client.holds
+            deadline = time.monotonic() + 5
+            while client.holds < before + 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            renewed_during.append(client.holds - before)
+            return super().promote()
+
+    standby = Guard(SlowEngine("standby", heartbeat=world.clock.now), "west", client, fast, world.clock)
+    world.standby = standby
+    world.turn()
+    _cut_primary(world)
+    while not world.turn()[1].startswith("promoted:"):
+        pass
+    assert renewed_during[0] >= 2
+    assert world.witness.record is not None and world.witness.record["region"] == "west"
+    assert world.witness.record["epoch"] == 2 and world.witness.promoted == 2

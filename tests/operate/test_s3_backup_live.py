@@ -118,9 +118,13 @@ def test_the_members_timer_job_backs_up_on_the_leader_only(running_lab: Lab, tmp
     install = playbook(
         lab,
         "backup-schedule",
-        *("-e", f"drkit_backup_schedule_root={root}", "-e", f"drkit_backup_schedule_home={home}"),
+        *("-e", f"drkit_backup_schedule_root={root}", "-e", f"drkit_runtime_home={home}"),
         *("-e", f"drkit_backup_schedule_state_dir={state}", "-e", "ansible_become=false"),
-        *("-e", "drkit_backup_schedule_manage_systemd=false", "-e", "drkit_backup_schedule_install_runtime=false"),
+        *("-e", "drkit_backup_schedule_manage_systemd=false", "-e", "drkit_runtime_install=false"),
+        *("-e", f"drkit_runtime_root={root}", "-e", "drkit_runtime_manage_systemd=false"),
+        # One member: every host here would unpack into the same temporary home at once (on a cloud member
+        # it is its own disk), and the job below runs that member's unit with each member's own arguments.
+        *("--limit", lab.plan.primary.members[0].name),
     )
     assert install.returncode == 0, install.stdout[-3000:]
     units = root / "etc" / "systemd" / "system"
@@ -141,8 +145,8 @@ def test_the_members_timer_job_backs_up_on_the_leader_only(running_lab: Lab, tmp
 
     outcomes = {}
     for member in lab.plan.primary.members:
-        # One temporary root served every host, so the unit on disk is whichever host wrote it last; each
-        # member's own unit differs only in its URL, region and boot role: those, as rendered for it.
+        # The unit on disk is the first member's; each member's own unit differs only in its URL, region and
+        # boot role: those, as rendered for it.
         own = {
             "--url": member.client_url,
             "--region": lab.plan.primary.name,

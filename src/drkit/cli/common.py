@@ -13,9 +13,8 @@ from drkit.errors import UnusableInputError
 from drkit.policy.catalog import PolicySet
 from drkit.project import default_project_root
 from drkit.report import EXIT_UNUSABLE_INPUT
-from drkit.report import text as text_report
 from drkit.spec.model import Spec
-from drkit.validate import validate_file
+from drkit.validate import NoSuchStackError, StackSpecError, passing_stack_spec
 
 
 def load_policies_or_exit(directory: Path) -> PolicySet:
@@ -42,17 +41,10 @@ def lab_state_dir(stack: str, state_dir: Path | None) -> Path:
 
 def load_stack_spec(stack: str) -> Spec:
     """The stack's spec, validated as `drkit validate` does: the lab runs only specs that pass."""
-    root = project_root()
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.name.split(".")[1] for p in (root / "stacks").glob("Pulumi.*.yaml")))
-        raise click.UsageError(f"no stack {stack}: {path} does not exist (stacks: {known})")
-    policies = load_policies_or_exit(root / "policies")
-    report = validate_file(path, policies, date.today(), display=str(path.relative_to(root)))
-    if report.verdict != "pass" or report.spec is None:
-        click.echo(text_report.render([report], []), err=True, nl=False)
-        click.echo(
-            "error: the lab runs only specs that pass `drkit validate`: fix the spec or waive the rule", err=True
-        )
-        sys.exit(2 if report.verdict == "error" else 1)
-    return report.spec
+    try:
+        return passing_stack_spec(project_root(), stack, date.today())
+    except NoSuchStackError as error:
+        raise click.UsageError(error.message) from None
+    except StackSpecError as error:
+        click.echo(error.message, err=True)
+        sys.exit(error.exit_code)

@@ -9,8 +9,13 @@ from pathlib import Path
 import click
 
 from drkit.cli.common import lab_state_dir, load_stack_spec, project_root
+from drkit.cli.drill_faults import register_fault_drills
 from drkit.cli.sandbox import lab_errors
-from drkit.drill.restore_drill import DrillError, RestoreDrillResult, run_restore_drill
+from drkit.drill.aggregate import Summary
+from drkit.drill.calibration import record_constants
+from drkit.drill.report_files import environment, write_report
+from drkit.drill.restore_drill import RestoreDrillResult, run_restore_drill
+from drkit.drill.session import DrillError
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.plan import DEFAULT_BASE_PORT, plan_lab
 from drkit.spec.units import format_duration
@@ -21,12 +26,27 @@ def drill() -> None:
     """Drills on the local DR lab: real faults, measured RTO and RPO."""
 
 
+register_fault_drills(drill)
+
+
 @drill.command()
 @click.option("--stack", default="local", show_default=True, help="Stack whose spec the lab runs.")
 @click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), help="The lab's state dir.")
 @click.option("--base-port", type=int, default=DEFAULT_BASE_PORT, show_default=True, help="First port of a new lab.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def restore(stack: str, state_dir: Path | None, base_port: int, output: str) -> None:
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the report goes. Default: reports/drills/ in the checkout.",
+)
+@click.option(
+    "--measured-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where measured constants go (drkit validate reads them). Default: stacks/measured/.",
+)
+def restore(
+    stack: str, state_dir: Path | None, base_port: int, output: str, reports_dir: Path | None, measured_dir: Path | None
+) -> None:
     """Data loss on the primary: back up under load, destroy the primary, restore, measure.
 
     Starts the lab if it is not up, writes a ledger and leased registrations through the endpoint, runs
@@ -45,19 +65,32 @@ def restore(stack: str, state_dir: Path | None, base_port: int, output: str) -> 
         lab = Lab.prepare(plan_lab(stack, spec, base_port), lab_state_dir(stack, state_dir))
         progress(lab.up(progress))
         try:
-            result = run_restore_drill(lab, spec, project_root(), progress)
+            result, run = run_restore_drill(lab, spec, project_root(), progress)
         except DrillError as error:
             click.echo(f"error: drill failed: {error}", err=True)
             sys.exit(1)
-    click.echo(json.dumps(result.to_json(), indent=2) if output == "json" else render(result))
-    sys.exit(0 if result.passed else 1)
+        summary = Summary("restore", stack, [run])
+        directory = write_report(
+            summary, environment(lab, project_root()), reports_dir or project_root() / "reports" / "drills"
+        )
+    record_constants(measured_dir or project_root() / "stacks" / "measured", summary)
+    # The restore table's own checks and every drill's (hashkv, split brain) must all pass.
+    passed = result.passed and run.passed
+    if output == "json":
+        data = {**result.to_json(), "passed": passed, "reasons": run.reasons, "report": str(directory)}
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(render(result, passed))
+        click.echo("".join(f"  why: {why}\n" for why in run.reasons) + f"report: {directory}/report.md")
+    sys.exit(0 if passed else 1)
 
 
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def render(result: RestoreDrillResult) -> str:
+def render(result: RestoreDrillResult, passed: bool | None = None) -> str:
+    """The restore table; `passed`: the verdict with every drill's checks too (default: the table's own)."""
     missing = len(result.missing_before_backup)
     leases_ok = (
         result.live_instances_registered == result.live_instances
@@ -81,7 +114,7 @@ def render(result: RestoreDrillResult) -> str:
         f"{_verdict(result.rpo_seconds <= result.objective_rpo)}"
         f"   (writes since the backup; the schedule {result.schedule!r} bounds it in production)",
         "",
-        f"verdict: {_verdict(result.passed)}",
+        f"verdict: {_verdict(result.passed if passed is None else passed)}",
     ]
     if missing:
         lines.insert(4, f"  missing: {', '.join(result.missing_before_backup[:10])}")

@@ -58,6 +58,12 @@ def render_restore(report: dict[str, Any], leases: dict[str, Any] | None) -> str
         )
         lines.append("Nothing was stopped or changed. Re-run with --yes to restore.")
         return "\n".join(lines)
+    if "seconds_down" not in report:
+        # finish.yml never ran: the restore stopped part-way (its journal lets the same command resume it).
+        lines.append(f"restore of {', '.join(report['members'])} from {what} did NOT finish (see the error below).")
+        lines.append("  Re-run the same command to resume it: its journal keeps what was done.")
+        lines.extend(f"  previous data kept at {path}" for path in report.get("moved_aside", []))
+        return "\n".join(lines)
     resumed = " (resumed an interrupted restore)" if report.get("resumed") else ""
     lines.append(f"restored {', '.join(report['members'])} from {what}{resumed}")
     lines.append(f"  source: {report['source']}")

@@ -12,9 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drkit.drill import measure
+from drkit.drill.result import DrillRun, Marker
+from drkit.drill.session import DrillError, region_hashes
 from drkit.drill.workload import Ledger, Registry
 from drkit.operate.playbooks import playbook_path
 from drkit.operate.runner import PlaybookRun, run_playbook
@@ -25,10 +29,6 @@ from drkit.spec.model import Objective, Spec
 Progress = Callable[[str], None]
 INSTANCES = 6
 DEAD_INSTANCES = 2
-
-
-class DrillError(Exception):
-    """A step of the drill itself failed (not a missed objective): the message says which and where to look."""
 
 
 @dataclass
@@ -78,7 +78,9 @@ def _playbook(lab: Lab, root: Path, name: str, extravars: dict[str, Any], progre
     return run
 
 
-def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> RestoreDrillResult:
+def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> tuple[RestoreDrillResult, DrillRun]:
+    """The drill's own result (the README's table), and the same run as every drill reports it (report.md,
+    result.json, timeline.png through drkit.drill.report_files)."""
     endpoint = f"http://127.0.0.1:{lab.plan.endpoint_port}"
     primary = lab.plan.primary.name
     ttl = max(1, round(spec.registry.lease_ttl))
@@ -86,6 +88,9 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
     objective: Objective = spec.objectives["data"]
 
     ledger = Ledger(endpoint)
+    old_cluster = etcd_client.cluster_id(endpoint)
+    begun, begun_utc = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    markers: list[Marker] = []
     registry = Registry.register(endpoint, prefix, INSTANCES, ttl)
     for instance in registry.instances[:DEAD_INSTANCES]:
         instance.alive = False  # registered before the backup, then gone: must not survive the restore
@@ -98,6 +103,7 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         backup = _playbook(lab, root, "backup", {}, progress).stats["drkit_backup_report"]
         backup_seconds = time.monotonic() - started
         revision = int(backup["revision"])
+        markers.append(Marker(round(time.monotonic() - begun, 3), "backup taken"))
         progress(f"backup: {backup['snapshot']} at revision {revision}; writes go on")
         time.sleep(2)
 
@@ -106,14 +112,16 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         # Every member is dead now: a write acknowledged before this instant may still have been in flight
         # to the old cluster; one acknowledged after it can only come from the restored cluster.
         wiped_at = time.monotonic()
+        markers.append(Marker(round(wiped_at - begun, 3), f"{primary} wiped"))
         progress(f"disaster: every {primary} member killed, data dirs moved aside ({len(moved)})")
 
         started = time.monotonic()
         restored = _playbook(lab, root, "restore", {"drkit_restore_confirm": "yes"}, progress)
         restore_seconds = time.monotonic() - started
+        markers.append(Marker(round(time.monotonic() - begun, 3), "restored"))
         report = restored.stats["drkit_restore_report"]
         back = _wait_for_ack(ledger, wiped_at, timeout=60)
-        rto = back - destroyed_at
+        rto = back - destroyed_at  # from the destruction itself, though only acks after the wipe count
         progress(f"restore: {report['snapshot']} in {restore_seconds:.1f}s; writes acknowledged again after {rto:.1f}s")
         time.sleep(0.5)
     finally:
@@ -121,21 +129,22 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
 
     try:
         present = etcd_client.values(endpoint, ledger.prefix)
-        before = [ack for ack in ledger.acks if ack.revision <= revision and ack.at < wiped_at]
-        after = [ack for ack in ledger.acks if ack.revision > revision and ack.at < wiped_at]
-        missing = [ack.key for ack in before if present.get(ack.key) != ack.value]
-        lost = [ack for ack in after if ack.key not in present]
-        last_kept = before[-1].at if before else destroyed_at
-        last_acked = after[-1].at if after else last_kept
+        acked_before_wipe = [ack for ack in ledger.acks if ack.at < wiped_at]
+        before = [ack for ack in acked_before_wipe if ack.revision <= revision]
+        missing = [ack.key for ack in measure.lost(before, present)]
+        # RPO: the span of acknowledged writes the restore did not bring back (those after the snapshot).
+        lost = measure.lost(acked_before_wipe, present)
+        rpo = measure.rpo(acked_before_wipe, lost)
         # Registrations: the restore re-bound them to a fresh lease; past one TTL the dead are gone and the
         # live have re-registered.
         time.sleep(ttl + 2)
         registered = etcd_client.values(endpoint, prefix + "drill/")
     finally:
         registry.stop()
-    live = registry.instances[DEAD_INSTANCES:]
-    dead = registry.instances[:DEAD_INSTANCES]
-    return RestoreDrillResult(
+    live = [instance.key for instance in registry.instances[DEAD_INSTANCES:]]
+    dead = [instance.key for instance in registry.instances[:DEAD_INSTANCES]]
+    leases = measure.registrations(live, dead, registered)
+    result = RestoreDrillResult(
         stack=lab.plan.stack,
         region=primary,
         snapshot=str(backup["snapshot"]),
@@ -144,19 +153,55 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> R
         restore_seconds=round(restore_seconds, 2),
         writes_before_backup=len(before),
         missing_before_backup=missing,
-        writes_lost=len(lost),
+        writes_lost=len(lost) - len(missing),
         rto_seconds=round(rto, 2),
-        rpo_seconds=round(last_acked - last_kept, 2),
+        rpo_seconds=round(rpo, 2),
         objective_rto=objective.rto,
         objective_rpo=objective.rpo,
         schedule=spec.backups.schedule if spec.backups else "",
-        live_instances_registered=sum(1 for instance in live if instance.key in registered),
-        live_instances=len(live),
-        dead_instances_expired=sum(1 for instance in dead if instance.key not in registered),
-        dead_instances=len(dead),
-        re_registrations=sum(instance.registrations - 1 for instance in live),
+        live_instances_registered=leases.live_kept,
+        live_instances=leases.live,
+        dead_instances_expired=leases.dead_expired,
+        dead_instances=leases.dead,
+        re_registrations=sum(instance.registrations - 1 for instance in registry.instances[DEAD_INSTANCES:]),
         moved_aside=[str(path) for path in moved] + [str(path) for path in report.get("moved_aside", [])],
     )
+    run = DrillRun(
+        kind="restore",
+        stack=lab.plan.stack,
+        objective="data",
+        objective_rto=objective.rto,
+        objective_rpo=objective.rpo,
+        fault=f"data loss on {primary}: every member SIGKILLed and its data dir moved aside; restored from backup",
+        actions=[
+            f"backup playbook: {backup['snapshot']} at revision {revision} in {backup_seconds:.1f}s",
+            f"SIGKILLed every member of {primary} and moved {len(moved)} data dirs aside",
+            f"restore playbook: {report['snapshot']} in {restore_seconds:.1f}s",
+            f"{len(before)} writes acknowledged before the backup, {len(lost) - len(missing)} after it lost with"
+            " the primary (the schedule bounds that in production)",
+        ],
+        serving_region=primary,
+        started_utc=begun_utc,
+        rto_seconds=round(rto, 3),
+        rpo_seconds=round(rpo, 3),
+        acked=len(ledger.acks),
+        failed=ledger.failures,
+        lost=len(lost),
+        lost_keys=[ack.key for ack in lost[:20]],
+        registrations=leases,
+        hashes=region_hashes(lab, primary),
+        # The restore makes a new cluster: after the wipe only it may acknowledge, before it only the old one.
+        split_brain=len(
+            measure.split_brain(ledger.acks, [(0.0, old_cluster), (wiped_at, etcd_client.cluster_id(endpoint))])
+        ),
+        constants={"restoreSeconds": round(restore_seconds, 3)},
+        markers=markers,
+        timeline=[(round(a.at - begun, 3), round(a.seconds, 4), a.ok) for a in ledger.attempts],
+        failed_checks=[f"{len(missing)} writes acknowledged before the backup are missing after the restore"]
+        if missing
+        else [],
+    )
+    return result, run
 
 
 def _wait_for_ack(ledger: Ledger, moment: float, timeout: float) -> float:

@@ -19,6 +19,17 @@ class Ack:
     revision: int
     at: float  # time.monotonic() when the write was acknowledged
     wall: float = 0.0  # time.time() then, to line acks up with a playbook's timestamps
+    cluster: str = ""  # the ID of the cluster that acknowledged it (each region's cluster has its own)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One write the ledger tried, acknowledged or not: the measurement core needs failures too (timelines,
+    the last failure before recovery), not just the acknowledgements."""
+
+    at: float  # time.monotonic() when the write was sent
+    seconds: float  # until it was acknowledged or failed
+    ok: bool
 
 
 class Background:
@@ -47,6 +58,7 @@ class Ledger:
     rate: float = 20.0
     timeout: float = 1.0  # per write: a write stuck on a dead server delays the next one by this much
     acks: list[Ack] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     failures: int = 0
     loop: Background = field(init=False)
 
@@ -65,11 +77,15 @@ class Ledger:
         while not stopping.is_set():
             sequence += 1
             key, value = f"{self.prefix}{sequence:08d}", f"{sequence}:{time.time():.6f}"
+            sent = time.monotonic()
             try:
-                revision = etcd_client.put(self.url, key, value, timeout=self.timeout)
-                self.acks.append(Ack(key, value, revision, time.monotonic(), time.time()))
+                header = etcd_client.put_acknowledged(self.url, key, value, timeout=self.timeout)
+                acked = time.monotonic()
+                self.acks.append(Ack(key, value, header.revision, acked, time.time(), header.cluster_id))
+                self.attempts.append(Attempt(sent, acked - sent, True))
             except EtcdUnavailableError:
                 self.failures += 1
+                self.attempts.append(Attempt(sent, time.monotonic() - sent, False))
             stopping.wait(interval)
 
     def first_ack_after(self, moment: float) -> Ack | None:

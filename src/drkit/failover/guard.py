@@ -36,12 +36,14 @@ import argparse
 import base64
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from drkit import lease_timing
 from drkit.operate.collection import Gateway, GatewayError, b64
 
 PAUSED = "paused"
@@ -65,7 +67,7 @@ class Timing:
     retry_timeout: float = 1.0
 
     def check(self) -> None:
-        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+        if not lease_timing.fits(self.ttl, self.loop_wait, self.retry_timeout):
             raise ValueError(
                 f"loop_wait {self.loop_wait:g}s + 2 x retry_timeout {self.retry_timeout:g}s must not exceed the ttl"
                 f" {self.ttl}s: the primary could not notice a lost lease before the standby may promote"
@@ -75,7 +77,7 @@ class Timing:
     def self_fence_after(self) -> float:
         """Seconds without a renewal after which the primary stops its members: before the witness's lease
         (renewed at the same moment) can expire, with two retry timeouts to spare."""
-        return self.ttl - 2 * self.retry_timeout
+        return lease_timing.self_fence_after(self.ttl, self.retry_timeout)
 
 
 class Witness:
@@ -411,10 +413,14 @@ class Guard:
             return "standby: the witness stopped answering: not promoting"
         self.last_renewal = self.clock()
         self.holds_key = True
+        keeper = _LeaseKeeper(self.witness, {"region": self.region, "epoch": mine["epoch"]}, self.timing, self.clock)
         try:
-            message = self.backend.promote()
+            with keeper:
+                message = self.backend.promote()
         except PromotionStoppedError as error:
             return f"standby: holds the key, promotion stopped: {error} (the next turn resumes it)"
+        finally:
+            self.last_renewal = max(self.last_renewal, keeper.last_renewal)
         # The engine can take seconds (fencing, the first write): renew now, or the new primary's next turn
         # would find itself overdue and fence the region it just promoted.
         try:
@@ -423,6 +429,38 @@ class Guard:
         except GatewayError:
             pass  # the next turn renews, or fences if it still cannot
         return f"promoted: {message} ({behind:.1f}s of data behind at most)"
+
+
+class _LeaseKeeper:
+    """Renews the key every loop_wait on a thread while the failover engine runs: fencing over AWS's APIs and
+    the first write can outlast the lease, and a key that lapses mid-promotion is one a third region's guard
+    could take. Only this thread uses the witness meanwhile (the engine never does); a renewal that fails is
+    left to the guard's next turn, which fences the new primary if it still cannot renew."""
+
+    def __init__(
+        self, witness: WitnessStore, record: dict[str, Any], timing: Timing, clock: Callable[[], float]
+    ) -> None:
+        self._witness, self._record, self._every, self._clock = witness, record, timing.loop_wait, clock
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="lease-keeper", daemon=True)
+        self.last_renewal = 0.0
+        self.renewals = 0
+
+    def _renew(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                if self._witness.hold({**self._record, "at": self._clock()}):
+                    self.last_renewal, self.renewals = self._clock(), self.renewals + 1
+            except (GatewayError, ValueError):
+                pass
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[float], None] = time.sleep) -> None:
@@ -442,9 +480,15 @@ def run(guard: Guard, record: Callable[[str, float], None], sleep: Callable[[flo
         sleep(max(0.0, guard.timing.loop_wait - (time.monotonic() - started)))
 
 
+def log_engine_step(line: str) -> None:
+    """A promotion's engine steps in the guard's log (supervisord's on the lab, the journal on AWS), each with
+    its duration: what a person reads to see what an automatic promotion did, and where its time went."""
+    print(f"{time.strftime('%H:%M:%S')} engine: {line}", flush=True)
+
+
 def record_decision(lab_dir: Path, region: str, decision: str, at: float) -> None:
     directory = lab_dir / "guards"
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)  # a member's first turn: /var/lib/drkit/guard may not exist
     partial = directory / f"{region}.json.partial"
     partial.write_text(json.dumps({"region": region, "decision": decision, "at": at}) + "\n")
     partial.replace(directory / f"{region}.json")

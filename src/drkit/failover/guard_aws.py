@@ -28,6 +28,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,15 @@ from drkit.failover.guard import (
     PromotionStoppedError,
     Witness,
     add_timing_arguments,
+    log_engine_step,
     record_decision,
     run,
     timing_from,
 )
 from drkit.failover.journal import JournalError
 from drkit.operate.collection import Gateway, GatewayError
+from drkit.project import find_project_root
+from drkit.validate import StackSpecError, passing_stack_spec
 
 ETCD_UNIT = "etcd.service"
 Systemctl = Callable[[list[str]], None]
@@ -174,7 +178,7 @@ class AwsGuardBackend:
     def promote(self) -> str:
         try:
             deployment = self.deployment()
-            report = carry_out(deployment, Request("failover", self.region, confirm=True), lambda _: None)
+            report = carry_out(deployment, Request("failover", self.region, confirm=True), log_engine_step)
         except (
             FailoverRefusedError,
             registry.RegistryError,
@@ -198,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--witness", required=True, help="The witness's client URLs, comma separated.")
     parser.add_argument("--inventory", type=Path, required=True, help="`drkit inventory --from-outputs` of the stack.")
     parser.add_argument("--state-dir", type=Path, default=Path("/var/lib/drkit/guard"))
+    parser.add_argument("--project", type=Path, default=Path(), help="The drkit project (default: here).")
     parser.add_argument("--cacert")
     parser.add_argument("--cert")
     parser.add_argument("--key")
@@ -208,9 +213,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import boto3
 
-    from drkit.cli.common import load_stack_spec
-
-    spec = load_stack_spec(args.stack)
+    # The project drkit_runtime unpacked (the unit's working directory): its stack file and policies, so the
+    # guard acts on the spec `drkit validate` passed, as every other drkit command does.
+    root = find_project_root(args.project)
+    if root is None:
+        print(
+            f"error: no drkit project at {args.project} (no Pulumi.yaml with policies/): run install-drkit.yml",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        spec = passing_stack_spec(root, args.stack, date.today())
+    except StackSpecError as error:
+        print(error.message, file=sys.stderr)
+        return error.exit_code
     session = boto3.session.Session()
     tls = ClientTls(args.cacert, args.cert, args.key)
 

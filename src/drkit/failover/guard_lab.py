@@ -11,7 +11,7 @@ from pathlib import Path
 
 from drkit.failover import registry
 from drkit.failover.engine import FailoverRefusedError, Request, carry_out
-from drkit.failover.guard import PAUSED, Guard, PromotionStoppedError, Timing, Witness
+from drkit.failover.guard import PAUSED, Guard, PromotionStoppedError, Timing, Witness, log_engine_step
 from drkit.failover.lab import lab_deployment
 from drkit.sandbox import roles
 from drkit.sandbox.lab import Lab
@@ -74,7 +74,7 @@ class LabGuardBackend:
     def promote(self) -> str:
         deployment = lab_deployment(self.lab, through_endpoint=False)
         try:
-            report = carry_out(deployment, Request("failover", self.region, confirm=True), lambda _: None)
+            report = carry_out(deployment, Request("failover", self.region, confirm=True), log_engine_step)
         except (FailoverRefusedError, registry.RegistryError) as error:
             raise PromotionStoppedError(str(error)) from None
         return report.message

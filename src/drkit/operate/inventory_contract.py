@@ -44,13 +44,11 @@ class StackVars:
 @dataclass(frozen=True)
 class BackupScheduleVars:
     """`all.vars` too, with backups in the spec: the schedule as cron and as systemd calendars
-    (drkit.operate.schedule), and the versions the members' own backup job installs (drkit's pins)."""
+    (drkit.operate.schedule). The members' job runs drkit's runtime, pinned by its constraints.txt."""
 
     drkit_backup_schedule: str
     drkit_backup_on_calendar: list[str]  # empty when a timer cannot express the schedule: then the problem
     drkit_backup_schedule_problem: str
-    drkit_backup_schedule_ansible_core: str
-    drkit_backup_schedule_boto3: str
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 
 from croniter import croniter
 
@@ -75,8 +74,7 @@ def _check(expression: str) -> None:
 
 def backup_schedule_vars(expression: str) -> BackupScheduleVars:
     """What every inventory (the lab's, the cloud's) tells the playbooks about the schedule. An expression a
-    timer cannot express gets no calendar: installing the schedule then fails with the reason. The member's
-    job runs Ansible and boto3 itself: the versions drkit runs with (its pins), so members run what CI tested."""
+    timer cannot express gets no calendar: installing the schedule then fails with the reason."""
     try:
         calendar, problem = on_calendar(expression), ""
     except ScheduleError as error:
@@ -85,6 +83,4 @@ def backup_schedule_vars(expression: str) -> BackupScheduleVars:
         drkit_backup_schedule=expression,
         drkit_backup_on_calendar=calendar,
         drkit_backup_schedule_problem=problem,
-        drkit_backup_schedule_ansible_core=metadata.version("ansible-core"),
-        drkit_backup_schedule_boto3=metadata.version("boto3"),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from drkit import lease_timing
 from drkit.spec.model import Replication
 
 # etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
@@ -165,13 +166,16 @@ WantedBy=multi-user.target
 #   never writes to the witness; it arms itself only once it has seen its region hold the key (so without a
 #   renewing guard it stays inert), and starts etcd again only when its region holds the key again.
 # - drkit-guard.service: the full guard (python -m drkit.failover.guard_aws: renewal on the leader,
-#   promotion through the failover engine over boto3). It needs the drkit package, which cloud-init does not
-#   install yet: the unit starts only once /opt/drkit/venv exists (a later change installs it there).
+#   promotion through the failover engine over boto3). It needs drkit's runtime, which cloud-init does not
+#   install (a member boots before anyone has run the playbooks): playbooks/install-drkit.yml unpacks the
+#   package's source and the project under /opt/drkit with a virtualenv of its few libraries and starts the
+#   unit; until then only the fence path runs.
 # Both read /etc/drkit/guard.env.
 GUARD_ENV = "/etc/drkit/guard.env"
 GUARD_FENCE = "/usr/local/sbin/drkit-guard-fence"
 GUARD_STATE_DIR = "/var/lib/drkit/guard"
-DRKIT_VENV = "/opt/drkit/venv"
+DRKIT_HOME = "/opt/drkit"  # drkit_runtime_home in playbooks/roles/drkit_runtime
+DRKIT_VENV = f"{DRKIT_HOME}/venv"
 
 _GUARD_FENCE = """#!/usr/bin/env python3
 # drkit-guard-fence [GUARD_ENV] [ETCD_ENV] (see cloud_init.py in drkit for why it works this way)
@@ -304,17 +308,20 @@ WantedBy=multi-user.target
 _GUARD_UNIT = """[Unit]
 Description=drkit guard: renew the witness lease (leader), promote this standby through the failover engine
 After=etcd.service
-# The drkit package is not installed by cloud-init (yet): until it is, only the fence path runs.
+# drkit's runtime comes from install-drkit.yml, not cloud-init: until it is there only the fence path runs.
 ConditionPathExists=@VENV@/bin/python
+ConditionPathExists=@HOME@/src/drkit
 
 [Service]
 EnvironmentFile=@GUARD_ENV@
+# The package's source as unpacked with the project (it finds its playbooks beside it, as in a checkout).
+Environment=PYTHONPATH=@HOME@/src
 ExecStart=@VENV@/bin/python -m drkit.failover.guard_aws --stack ${DRKIT_STACK} --region ${DRKIT_REGION} \\
   --boot-role ${DRKIT_BOOT_ROLE} --local-url ${DRKIT_LOCAL_URL} --members ${DRKIT_MEMBERS} \\
   --witness ${DRKIT_WITNESS} --inventory ${DRKIT_INVENTORY} --state-dir ${DRKIT_GUARD_STATE_DIR} \\
   --ttl ${DRKIT_GUARD_TTL} --loop-wait ${DRKIT_GUARD_LOOP_WAIT} --retry-timeout ${DRKIT_GUARD_RETRY_TIMEOUT} \\
-  --cacert @PKI@/ca.crt --cert @PKI@/server.crt --key @PKI@/server.key
-WorkingDirectory=/opt/drkit
+  --cacert @PKI@/ca.crt --cert @PKI@/server.crt --key @PKI@/server.key --project @HOME@
+WorkingDirectory=@HOME@
 Restart=always
 RestartSec=1s
 
@@ -327,20 +334,20 @@ WantedBy=multi-user.target
 class GuardBoot:
     """The guard's parameters, as plain values: the witness's client URLs and the lease timing. The topology
     builds it from the spec's recovery.witness and the witness's fixed addresses (topology.guard_boot), and
-    RegistryCluster._boot adds the region's member URLs. Patroni's rule loop_wait + 2 x retry_timeout <= ttl
-    is checked again here (DR008 checks the spec): cloud-init must never write timing a guard would refuse."""
+    RegistryCluster._boot adds the region's member URLs. Patroni's rule (drkit.lease_timing) is checked again
+    here (DR008 checks the spec): cloud-init must never write timing a guard would refuse."""
 
     witness_urls: tuple[str, ...]
     ttl: int = 5
     loop_wait: float = 1.0
     retry_timeout: float = 1.0
     members: tuple[str, ...] = ()  # every member's client URL in the region
-    inventory: str = "/opt/drkit/inventory.yml"
+    inventory: str = f"{DRKIT_HOME}/inventory.yml"
 
     def __post_init__(self) -> None:
         if not self.witness_urls:
             raise ValueError("a guard needs the witness's client URLs")
-        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+        if not lease_timing.fits(self.ttl, self.loop_wait, self.retry_timeout):
             raise ValueError(
                 f"loop_wait {self.loop_wait:g}s + 2 x retry_timeout {self.retry_timeout:g}s must not exceed the"
                 f" ttl {self.ttl}s"
@@ -549,7 +556,7 @@ def member_user_data(boot: MemberBoot) -> str:
             ),
             _file(
                 "/etc/systemd/system/drkit-guard.service",
-                _fill(_GUARD_UNIT, venv=DRKIT_VENV, guard_env=GUARD_ENV, pki=PKI_DIR),
+                _fill(_GUARD_UNIT, venv=DRKIT_VENV, home=DRKIT_HOME, guard_env=GUARD_ENV, pki=PKI_DIR),
             ),
         ]
         units += ["drkit-guard-fence.service", "drkit-guard.service"]

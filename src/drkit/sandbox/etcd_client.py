@@ -45,12 +45,28 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def put(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None = None) -> int:
-    """Write a key; returns the cluster revision of the write."""
+@dataclass(frozen=True)
+class WriteHeader:
+    """Who acknowledged a write: the revision, and the cluster that answered (each region's cluster has its
+    own ID, so a drill can tell which primary acknowledged a write that went through the endpoint)."""
+
+    revision: int
+    cluster_id: str
+    member_id: str
+
+
+def put_acknowledged(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None = None) -> WriteHeader:
+    """Write a key; returns the response header of the acknowledgement."""
     body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
     if lease is not None:
         body["lease"] = str(lease)
-    return int(_call(url, "/v3/kv/put", body, timeout)["header"]["revision"])
+    header = _call(url, "/v3/kv/put", body, timeout)["header"]
+    return WriteHeader(int(header["revision"]), str(header.get("cluster_id", "")), str(header.get("member_id", "")))
+
+
+def put(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None = None) -> int:
+    """Write a key; returns the cluster revision of the write."""
+    return put_acknowledged(url, key, value, timeout, lease).revision
 
 
 def get(url: str, key: str, timeout: float = 2.0) -> str | None:
@@ -98,6 +114,11 @@ def values(url: str, prefix: str, timeout: float = 10.0) -> dict[str, str]:
     body = {"key": _b64(prefix or "\0"), "range_end": _b64(_prefix_end(prefix))}
     kvs = _call(url, "/v3/kv/range", body, timeout).get("kvs", [])
     return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+
+
+def cluster_id(url: str, timeout: float = 2.0) -> str:
+    """The ID of the cluster the member belongs to, from a read's response header (nothing is written)."""
+    return str(_call(url, "/v3/kv/range", {"key": _b64("/"), "count_only": True}, timeout)["header"]["cluster_id"])
 
 
 @dataclass(frozen=True)

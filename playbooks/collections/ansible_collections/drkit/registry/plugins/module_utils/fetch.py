@@ -188,3 +188,28 @@ def fetch_verified(
             outcome.target, outcome.status, outcome.source_note = target.name, status, target.note
             return outcome
     return outcome
+
+
+def share_verified(verified: str, wanted: str, dest_dir: str) -> Outcome | None:
+    """The snapshot another member on this host already fetched and verified (`verified`, its manifest beside
+    it), hard-linked into dest_dir: members sharing a host share one file, fetched and verified once. None
+    when it cannot be linked (another filesystem, or it is gone): the caller fetches and verifies then."""
+    source = Path(verified)
+    snapshot_id = source.name.removesuffix(SNAPSHOT_SUFFIX)
+    if snapshot_id != wanted:
+        return None  # only the very snapshot asked for
+    try:
+        manifest = json.loads((source.parent / (snapshot_id + MANIFEST_SUFFIX)).read_text("utf-8"))
+        Path(dest_dir).mkdir(parents=True, exist_ok=True)
+        local = Path(dest_dir) / source.name
+        if not (local.exists() and local.samefile(source)):
+            partial = local.with_name(local.name + ".link")
+            partial.unlink(missing_ok=True)
+            partial.hardlink_to(source)
+            partial.replace(local)
+        (Path(dest_dir) / (snapshot_id + MANIFEST_SUFFIX)).write_text(json.dumps(manifest, indent=2), "utf-8")
+    except (OSError, ValueError):
+        return None
+    outcome = Outcome(snapshot_id=snapshot_id, path=str(local), manifest=manifest)
+    outcome.target, outcome.source_note = "this host", f"the copy verified at {verified}"
+    return outcome

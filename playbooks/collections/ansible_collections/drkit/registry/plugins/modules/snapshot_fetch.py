@@ -45,6 +45,12 @@ options:
     description: With C(latest), try older snapshots when the newest fails verification.
     type: bool
     default: true
+  share_from:
+    description:
+      - A snapshot file another member on this host already fetched and verified (its manifest beside it):
+        hard-linked into O(dest) instead of fetched and verified again. Fetched as usual when it cannot be
+        linked.
+    type: path
 author: drkit maintainers
 """
 
@@ -69,8 +75,16 @@ rejected: {description: Copies that failed verification, with the reason, return
 unreachable_targets: {description: Targets that could not be listed, returned: always, type: list}
 """
 
+from typing import Any  # noqa: E402
+
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.drkit.registry.plugins.module_utils.fetch import Source, Target, fetch_verified  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.fetch import (  # noqa: E402
+    Outcome,
+    Source,
+    Target,
+    fetch_verified,
+    share_verified,
+)
 
 
 def main() -> None:
@@ -83,32 +97,13 @@ def main() -> None:
             "dest": {"type": "path", "required": True},
             "status_command": {"type": "list", "elements": "str", "required": True},
             "fallback": {"type": "bool", "default": True},
+            "share_from": {"type": "path"},
         },
         supports_check_mode=False,
     )
     params = module.params
-    rsync_bin = module.get_bin_path("rsync") or "rsync"
-    targets: list[Source] = []
-    for given in params["targets"]:
-        if given.get("type") == "s3":
-            # Only when there is an S3 target: rsync-only hosts need no boto3.
-            from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
-                S3Source,
-                target_from_params,
-            )
-
-            targets.append(S3Source(target_from_params(given), only_replica=bool(given.get("only_replica"))))
-        else:
-            targets.append(Target(str(given["name"]), str(given["url"]).rstrip("/"), rsync_bin))
-    outcome = fetch_verified(
-        targets,
-        params["stack"],
-        params["region"],
-        params["snapshot"],
-        params["dest"],
-        params["status_command"],
-        fallback=params["fallback"] and params["snapshot"] == "latest",
-    )
+    shared = share_verified(params["share_from"], params["snapshot"], params["dest"]) if params["share_from"] else None
+    outcome = shared or fetch_from_targets(params, module.get_bin_path("rsync") or "rsync")
     result = {
         "changed": outcome.snapshot_id is not None,
         "snapshot_id": outcome.snapshot_id,
@@ -124,6 +119,30 @@ def main() -> None:
     if outcome.snapshot_id is None:
         module.fail_json(msg=no_snapshot_message(params["snapshot"], outcome.rejected, outcome.unreachable), **result)
     module.exit_json(**result)
+
+
+def fetch_from_targets(params: dict[str, Any], rsync_bin: str) -> Outcome:
+    targets: list[Source] = []
+    for given in params["targets"]:
+        if given.get("type") == "s3":
+            # Only when there is an S3 target: rsync-only hosts need no boto3.
+            from ansible_collections.drkit.registry.plugins.module_utils.s3_store import (
+                S3Source,
+                target_from_params,
+            )
+
+            targets.append(S3Source(target_from_params(given), only_replica=bool(given.get("only_replica"))))
+        else:
+            targets.append(Target(str(given["name"]), str(given["url"]).rstrip("/"), rsync_bin))
+    return fetch_verified(
+        targets,
+        params["stack"],
+        params["region"],
+        params["snapshot"],
+        params["dest"],
+        params["status_command"],
+        fallback=params["fallback"] and params["snapshot"] == "latest",
+    )
 
 
 def no_snapshot_message(wanted: str, rejected: list[dict[str, str]], unreachable: list[dict[str, str]]) -> str:
