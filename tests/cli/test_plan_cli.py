@@ -97,10 +97,16 @@ def test_json_plan_shows_each_resources_options_and_the_az_warning() -> None:
         "protect": False,
         "retainOnDelete": False,
         "ignoreChanges": ["ami", "instanceType", "userData"],
+        "deleteBeforeReplace": True,  # its fixed private IP must be free before a replacement is created
     }
     assert options[("aws:ebs/volume:Volume", "us-east-1-1-data")]["retainOnDelete"] is True
     bucket = ("aws:s3/bucket:Bucket", "drkit-prod-backups-123456789012-us-east-1")
-    assert options[bucket] == {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
+    assert options[bucket] == {
+        "protect": True,
+        "retainOnDelete": True,
+        "ignoreChanges": [],
+        "deleteBeforeReplace": False,
+    }
     assert options[("aws:lb/loadBalancer:LoadBalancer", "us-east-1-client")]["protect"] is False
     # The committed example stacks leave AZs to the look-up: the plan says so, per region (the witness's too).
     assert [w.split(":")[0] for w in document["warnings"]] == ["us-east-1", "us-west-2", "us-east-2"]

@@ -109,6 +109,8 @@ def test_route53_checkers_come_from_the_regions_own_prefix_list(
 def test_members_ignore_instance_type_and_data_volumes_and_keys_outlive_the_stack(prod_cluster: Plan) -> None:
     for member in members(prod_cluster):
         assert member.options["ignoreChanges"] == ["ami", "instanceType", "userData"]
+        # A fixed private IP cannot be held by two instances: a replacement deletes the old instance first.
+        assert member.options["deleteBeforeReplace"] is True
         assert not member.options["protect"] and not member.options["retainOnDelete"]
     for volume in prod_cluster.of_type(VOLUME):
         assert volume.options["retainOnDelete"] is True and volume.options["protect"] is False

@@ -11,7 +11,7 @@ from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import plan_lab
-from tests.provision.conftest import BUCKET, HEALTH_CHECK, RECORD, VOLUME, PlanFor, members
+from tests.provision.conftest import BUCKET, HEALTH_CHECK, INGRESS, RECORD, VOLUME, PlanFor, members
 
 
 @pytest.mark.parametrize(
@@ -175,3 +175,21 @@ def test_prod_standby_is_fed_by_make_mirror_over_the_peering(plan_for: PlanFor) 
         if r.name == "us-east-1-lb-from-us-west-2-mirror"
     ]
     assert [(r.props["fromPort"], r.props["cidrIpv4"]) for r in opened] == [(2379, "10.41.0.0/16")]
+
+
+def test_staging_certificates_name_the_accelerator_clients_connect_through(plan_for: PlanFor) -> None:
+    plan = plan_for("staging")
+    (accelerator,) = plan.of_type("aws:globalaccelerator/accelerator:Accelerator")
+    name = accelerator.props["dnsName"]
+    # The URL clients get is the accelerator's name, so every member's server certificate must carry it.
+    assert plan.outputs["globalEndpoint"].split("://")[1].startswith(name)
+    requests = [r for r in plan.of_type("tls:index/certRequest:CertRequest") if r.name.startswith("eu-")]
+    assert requests and all(name in r.props["dnsNames"] for r in requests)
+    # The endpoint groups health-check etcd's plain /health on the metrics port the members open to the VPC.
+    for group in plan.of_type("aws:globalaccelerator/endpointGroup:EndpointGroup"):
+        assert (group.props["healthCheckProtocol"], group.props["healthCheckPort"]) == ("HTTP", 2381)
+        assert group.props["healthCheckPath"] == "/health"
+    # ...and Route 53's health checkers, which send those checks, may reach that port and only that port.
+    for region in ("eu-west-1", "eu-central-1"):
+        rule = next(r for r in plan.of_type(INGRESS) if r.name == f"{region}-metrics-from-route53")
+        assert rule.props["fromPort"] == rule.props["toPort"] == 2381 and rule.props["prefixListId"]

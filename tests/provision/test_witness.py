@@ -140,3 +140,9 @@ def test_only_members_of_an_automatic_stack_may_promote_and_only_within_their_st
         assert params[0]["Resource"] == "arn:aws:ssm:*:*:parameter/drkit/prod/*"
     for document in member_policies("staging"):  # manual promotion: a human promotes, members cannot
         assert not [st for st in document["Statement"] if "ec2:StopInstances" in st["Action"]]
+
+
+def test_witness_replacement_frees_its_fixed_address_first(cluster_plan: Plan) -> None:
+    for witness in witnesses(cluster_plan):
+        assert witness.props["privateIp"]
+        assert witness.options["deleteBeforeReplace"] is True

@@ -49,8 +49,8 @@ def start_mirror_script(arguments: Sequence[str]) -> list[str]:
 
 def move_data_aside_script(data_dir: str) -> list[str]:
     """Stop etcd and rename its member directory with the UTC time: kept for inspection, never deleted. The
-    data dir itself is the mount point of the member's data volume (it cannot be renamed), so the member
-    directory is moved within it; etcd starts empty beside it. Run again, it finds nothing to move."""
+    member directory is moved within the data dir (on the member's data volume); etcd starts empty beside it.
+    Run again, it finds nothing to move."""
     member = shlex.quote(f"{data_dir}/member")
     return [
         "set -eu",

@@ -76,6 +76,9 @@ class MemberVars:
     drkit_stop_command: str
     # TLS stacks on the cloud: re-fetch this member's key and certificate (certificate rotation).
     drkit_tls_refresh_command: str | None = None
+    # On the cloud a member added to a running cluster waits for this file before its etcd starts: the member
+    # playbook writes it once the member is `member add`ed (drkit.provision.cloud_init.MEMBER_ADDED_MARKER).
+    drkit_member_added_marker: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,18 @@ from drkit.spec.model import Replication
 # etcd's own release downloads; the SHA256SUMS published beside each release is checked before installing.
 ETCD_RELEASES = "https://github.com/etcd-io/etcd/releases/download"
 PKI_DIR = "/etc/etcd/pki"
-DATA_DIR = "/var/lib/etcd"
+# The data volume is mounted here, and etcd keeps its data in a directory on it: the member playbook moves
+# a replaced member's data aside (DATA_DIR.replaced-<time>) on the same volume, which a mount point cannot be.
+DATA_MOUNT = "/var/lib/etcd"
+DATA_DIR = f"{DATA_MOUNT}/data"
+# A member added to a running cluster must be `etcdctl member add`ed before its etcd starts: its unit waits
+# for this file, which the member playbook writes once the member is added (docs/runbooks/members.md).
+MEMBER_ADDED_MARKER = "/etc/drkit/member-added"
+_WAIT_FOR_MEMBER_ADD = f"""[Unit]
+# This member joins a running cluster: it starts only after the member playbook has run `etcdctl member add`
+# for it and written {MEMBER_ADDED_MARKER}; it never bootstraps a cluster of its own.
+ConditionPathExists={MEMBER_ADDED_MARKER}
+"""
 # Every etcd release a host has lives in its own directory, and etcd runs through one link to the current
 # one: the rolling-upgrade playbook installs the next release beside it and re-points the link member by
 # member (the lab's layout is the same, drkit.sandbox.releases).
@@ -419,6 +430,7 @@ class MemberBoot(Boot):
     data_device: str
     etcd_env: dict[str, str] = field(default_factory=dict)
     role: str = "standby"  # the region's role at first boot: the heartbeat's default before any promotion
+    joining: bool = False  # added to a running cluster: etcd waits for the member playbook's `member add`
     guard: GuardBoot | None = None  # automatic promotion's guards on this member (None: none, promotion by hand)
 
 
@@ -529,6 +541,8 @@ def member_user_data(boot: MemberBoot) -> str:
             "/etc/systemd/system/drkit-heartbeat.service", _fill(_HEARTBEAT_UNIT, region=boot.region, role=boot.role)
         ),
     ]
+    if boot.joining:
+        files.append(_file("/etc/systemd/system/etcd.service.d/wait-for-member-add.conf", _WAIT_FOR_MEMBER_ADD))
     units = ["etcd.service", "drkit-heartbeat.service"]
     if boot.guard is not None:
         local_url = boot.etcd_env.get("ETCD_ADVERTISE_CLIENT_URLS", "").split(",")[0]
@@ -547,7 +561,7 @@ def member_user_data(boot: MemberBoot) -> str:
         ]
         units += ["drkit-guard-fence.service", "drkit-guard.service"]
     commands = [
-        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
+        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_MOUNT],
         *_common_commands(boot),
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", *units],
@@ -567,7 +581,7 @@ def witness_user_data(boot: MemberBoot) -> str:
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
     ]
     commands = [
-        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_DIR],
+        ["/usr/local/sbin/drkit-prepare-data", boot.data_device, DATA_MOUNT],
         *_common_commands(boot),
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "etcd.service"],

@@ -36,6 +36,21 @@ class GlobalEndpointArgs:
     endpoint: EndpointSpec
     registry: Registry
     clusters: list[RegistryCluster]  # primary first, then standbys in spec order
+    # global-accelerator: built before the clusters (create_accelerator), whose server certificates name its
+    # DNS name, since that is the address clients reach the members through.
+    accelerator: aws.globalaccelerator.Accelerator | None = None
+
+
+def create_accelerator(stack: str, primary_region: str, provider: aws.Provider) -> aws.globalaccelerator.Accelerator:
+    """The stack's accelerator alone (no listener or endpoints yet): its DNS name is known before the members."""
+    return aws.globalaccelerator.Accelerator(
+        "endpoint",
+        name=f"drkit-{stack}",
+        ip_address_type="IPV4",
+        enabled=True,
+        tags=tags.tags(stack, primary_region, "global-endpoint", "endpoint"),
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
 
 
 class GlobalEndpoint(pulumi.ComponentResource):
@@ -123,14 +138,7 @@ class GlobalEndpoint(pulumi.ComponentResource):
     def _accelerator(self, name: str) -> None:
         endpoint, registry = self.args.endpoint, self.args.registry
         primary_region = self.args.clusters[0].args.region.name
-        accelerator = aws.globalaccelerator.Accelerator(
-            name,
-            name=f"drkit-{self.args.stack}",
-            ip_address_type="IPV4",
-            enabled=True,
-            tags=self._tags(primary_region, name),
-            opts=self._opts(),
-        )
+        accelerator = self.args.accelerator or create_accelerator(self.args.stack, primary_region, self.provider)
         listener = aws.globalaccelerator.Listener(
             name,
             accelerator_arn=accelerator.arn,

@@ -117,6 +117,7 @@ def inventory_document(
                         drkit_etcd_current_link=cloud_init.CURRENT_LINK,
                         drkit_start_command=f"{_SYSTEMCTL} start etcd",
                         drkit_stop_command=f"{_SYSTEMCTL} stop etcd",
+                        drkit_member_added_marker=cloud_init.MEMBER_ADDED_MARKER,
                         drkit_tls_refresh_command=(
                             f"{cloud_init.FETCH_TLS} {cluster.tls_secret_arns[member.index]} {cluster.region}"
                             if cluster.tls_secret_arns

@@ -73,6 +73,20 @@ def initial_cluster(placements: list[MemberPlacement], peer_port: int, scheme: s
     return ",".join(f"{member.name}={scheme}://{member.private_ip}:{peer_port}" for member in placements)
 
 
+def joins_running_cluster(member: MemberPlacement, bootstrap_members: int) -> bool:
+    """Whether `member` was added after the cluster formed: it must be `etcdctl member add`ed and start with
+    `initial-cluster-state existing`, never bootstrap a cluster of its own."""
+    return member.index >= bootstrap_members
+
+
+def join_initial_cluster(
+    placements: list[MemberPlacement], member: MemberPlacement, peer_port: int, scheme: str
+) -> str:
+    """The initial cluster a joining member starts with: what `etcdctl member add` answers when members join
+    one at a time in index order (every member before it, and itself)."""
+    return initial_cluster(placements[: member.index + 1], peer_port, scheme)
+
+
 def client_endpoints(placements: list[MemberPlacement], client_port: int, scheme: str) -> str:
     return ",".join(f"{scheme}://{member.private_ip}:{client_port}" for member in placements)
 

@@ -188,6 +188,7 @@ def _options(request: Any) -> dict[str, Any]:
         "protect": bool(request.protect),
         "retainOnDelete": bool(request.retainOnDelete),
         "ignoreChanges": sorted(request.ignoreChanges),
+        **({"deleteBeforeReplace": True} if request.deleteBeforeReplace else {}),
     }
 
 

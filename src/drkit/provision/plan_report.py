@@ -119,7 +119,7 @@ def render_text(plan: Plan, region_order: list[str], results: list[ResourceRuleR
 def option_flags(resource: PlannedResource) -> list[str]:
     """What the resource's options do to `pulumi up` and `pulumi destroy`, in a few words for the text plan."""
     options = resource.options
-    flags = [f"[{name}]" for name in ("protect", "retainOnDelete") if options.get(name)]
+    flags = [f"[{name}]" for name in ("protect", "retainOnDelete", "deleteBeforeReplace") if options.get(name)]
     if options.get("ignoreChanges"):
         flags.append(f"[ignoreChanges: {','.join(options['ignoreChanges'])}]")
     return flags
@@ -157,6 +157,7 @@ def as_json(plan: Plan, region_order: list[str], results: list[ResourceRuleResul
                     "protect": bool(resource.options.get("protect")),
                     "retainOnDelete": bool(resource.options.get("retainOnDelete")),
                     "ignoreChanges": list(resource.options.get("ignoreChanges", [])),
+                    "deleteBeforeReplace": bool(resource.options.get("deleteBeforeReplace")),
                 },
             }
             for group in groups

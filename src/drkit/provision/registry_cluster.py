@@ -18,10 +18,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision import cloud_init, tags
+from drkit.provision import cloud_init, stack_config, tags
 from drkit.provision.backup_vault import account_prefix
 from drkit.provision.errors import ProvisionError
-from drkit.provision.layout import MemberPlacement, client_endpoints, initial_cluster, place_members
+from drkit.provision.layout import (
+    MemberPlacement,
+    client_endpoints,
+    initial_cluster,
+    join_initial_cluster,
+    joins_running_cluster,
+    place_members,
+)
 from drkit.provision.machine import amazon_linux, architecture, assume_role_policy, recovery_alarm
 from drkit.provision.network import Network, available_azs, create_network, existing_network
 from drkit.provision.ssm_transfer import transfer_bucket, transfer_bucket_name
@@ -48,6 +55,8 @@ class RegistryClusterArgs:
     ca: CertificateAuthority | None  # None only when registry.tls is false
     endpoint_type: str | None  # route53-failover needs a public health listener; None: no global endpoint
     endpoint_name: str | None = None  # the global DNS name clients use, added to the members' certificates
+    # Other names clients reach the members by (the Global Accelerator's DNS name), in their certificates too.
+    extra_dns_names: list[pulumi.Input[str]] = field(default_factory=list)
     backup_bucket_arns: list[pulumi.Input[str]] = field(default_factory=list)
     backup_key_arns: list[pulumi.Input[str]] = field(default_factory=list)
     # Automatic promotion: the guards' witness and timing (topology builds it from recovery.witness); each
@@ -85,6 +94,7 @@ class RegistryCluster(pulumi.ComponentResource):
                 " or use globalEndpoint.type: global-accelerator"
             )
         self.placements = place_members(region, self.network.subnets)
+        self.bootstrap_members = self._bootstrap_members()
         self.kms_key = aws.kms.Key(
             f"{region.name}-registry-key",
             description=f"drkit {args.stack}: registry data volumes and TLS secrets in {region.name}",
@@ -112,10 +122,27 @@ class RegistryCluster(pulumi.ComponentResource):
                 "memberIps": [member.private_ip for member in self.placements],
                 "instanceIds": [instance.id for instance in self.instances],
                 "ssmTransferBucket": self.transfer_bucket_name,
+                # Write this down as drkit:bootstrapMembers after the first `pulumi up` (docs/provisioning.md).
+                "bootstrapMembers": self.bootstrap_members,
             }
         )
 
     # Helpers -------------------------------------------------------------------------------------------------
+
+    def _bootstrap_members(self) -> int:
+        """How many members formed the cluster: drkit:bootstrapMembers once written down, else (the stack's
+        first `pulumi up`) every member the spec asks for."""
+        region = self.args.region
+        recorded = stack_config.bootstrap_members(region.name)
+        if recorded is None:
+            return region.members
+        if recorded > region.members:
+            raise ProvisionError(
+                f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
+                f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
+                " count never changes after the first `pulumi up`; lower regions[].members only down to it"
+            )
+        return recorded
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self.provider, **kwargs)
@@ -248,6 +275,18 @@ class RegistryCluster(pulumi.ComponentResource):
                 "accelerator health checks",
                 cidr_ipv4=network.cidr,
             )
+            # Health checks of EC2 instance endpoints come from Route 53's health checkers (AWS's Global
+            # Accelerator guide, "Health check options"): their regional prefix list, etcd's plain /health only.
+            checkers = aws.ec2.get_managed_prefix_list(
+                name=route53_health_checkers(self.args.region.name), opts=pulumi.InvokeOptions(provider=self.provider)
+            )
+            self._ingress(
+                f"{prefix}-metrics-from-route53",
+                members,
+                registry.metrics_port,
+                "accelerator health checks from Route 53 health checkers",
+                prefix_list_id=checkers.id,
+            )
         for group, label in ((members, "members"), (client_lb, "client-lb")):
             aws.vpc.SecurityGroupEgressRule(
                 f"{prefix}-{label}-to-vpc",
@@ -379,6 +418,7 @@ class RegistryCluster(pulumi.ComponentResource):
         dns_names: list[pulumi.Input[str]] = ["localhost", self.client_lb.dns_name]
         if self.args.endpoint_name:
             dns_names.append(self.args.endpoint_name)
+        dns_names.extend(self.args.extra_dns_names)
         ca = self.args.ca
         secrets = []
         for member in self.placements:
@@ -481,7 +521,9 @@ class RegistryCluster(pulumi.ComponentResource):
                 # instance type) by stopping the instance: a new registry.version or instanceType in the spec
                 # would stop every member at once. A new release (or image) reaches members through the
                 # rolling-upgrade playbook, a new instance type one member at a time (docs/provisioning.md).
-                opts=self._opts(ignore_changes=list(MEMBER_IGNORED_CHANGES)),
+                # Its private IP is fixed (peers know it by it): a replacement cannot be created while the old
+                # instance holds the address, so the old one goes first (the data volume is kept and re-attached).
+                opts=self._opts(ignore_changes=list(MEMBER_IGNORED_CHANGES), delete_before_replace=True),
             )
             aws.ec2.VolumeAttachment(
                 f"{member.name}-data",
@@ -527,6 +569,7 @@ class RegistryCluster(pulumi.ComponentResource):
             data_device=f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}",
             etcd_env=self.etcd_environment(member),
             role=self.args.region.role,
+            joining=joins_running_cluster(member, self.bootstrap_members),
             guard=(
                 dataclasses.replace(self.args.guard, members=tuple(self.member_endpoints.split(",")))
                 if self.args.guard
@@ -546,8 +589,7 @@ class RegistryCluster(pulumi.ComponentResource):
             "ETCD_LISTEN_METRICS_URLS": f"http://0.0.0.0:{registry.metrics_port}",
             "ETCD_ADVERTISE_CLIENT_URLS": f"{scheme}://{member.private_ip}:{registry.client_port}",
             "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"{scheme}://{member.private_ip}:{registry.peer_port}",
-            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements, registry.peer_port, scheme),
-            "ETCD_INITIAL_CLUSTER_STATE": "new",
+            **self._cluster_membership(member),
             "ETCD_INITIAL_CLUSTER_TOKEN": f"drkit-{self.args.stack}-{self.args.region.name}",
             "ETCD_HEARTBEAT_INTERVAL": str(round(registry.heartbeat_interval * 1000)),
             "ETCD_ELECTION_TIMEOUT": str(round(registry.election_timeout * 1000)),
@@ -556,6 +598,20 @@ class RegistryCluster(pulumi.ComponentResource):
         if registry.tls:
             env |= cloud_init.etcd_tls_env()
         return env
+
+    def _cluster_membership(self, member: MemberPlacement) -> dict[str, str]:
+        """Bootstrap members form the cluster together (state new); a member added later joins the running
+        one (state existing) once the member playbook has `member add`ed it (cloud_init.MemberBoot.joining)."""
+        port, scheme = self.args.registry.peer_port, self.scheme
+        if joins_running_cluster(member, self.bootstrap_members):
+            return {
+                "ETCD_INITIAL_CLUSTER": join_initial_cluster(self.placements, member, port, scheme),
+                "ETCD_INITIAL_CLUSTER_STATE": "existing",
+            }
+        return {
+            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
+            "ETCD_INITIAL_CLUSTER_STATE": "new",
+        }
 
     @property
     def member_endpoints(self) -> str:

@@ -16,7 +16,7 @@ from drkit.provision.backup_vault import BackupVault, BackupVaultArgs
 from drkit.provision.client_access import ClientAccess, client_access_output
 from drkit.provision.cloud_init import mirrored_prefixes
 from drkit.provision.errors import ProvisionError
-from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs
+from drkit.provision.global_endpoint import GlobalEndpoint, GlobalEndpointArgs, create_accelerator
 from drkit.provision.inventory import BackupFacts, ClusterFacts, MirrorFacts, inventory_document
 from drkit.provision.registry_cluster import RegistryCluster, RegistryClusterArgs
 from drkit.provision.standby_replicator import StandbyReplicator, StandbyReplicatorArgs
@@ -98,6 +98,9 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
         ]
     endpoint = spec.global_endpoint
     guard = guard_boot(spec)
+    accelerator = None
+    if endpoint is not None and endpoint.type == "global-accelerator":
+        accelerator = create_accelerator(stack, spec.primary.name, provider(ACCELERATOR_REGION))
     clusters = []
     for region in (spec.primary, *spec.standbys):
         clusters.append(
@@ -110,6 +113,7 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
                     ca=ca,
                     endpoint_type=endpoint.type if endpoint else None,
                     endpoint_name=endpoint.name if endpoint else None,
+                    extra_dns_names=[accelerator.dns_name] if accelerator else [],
                     backup_bucket_arns=[vault.bucket_arn for vault in vaults],
                     backup_key_arns=[vault.key.arn for vault in vaults],
                     guard=guard,
@@ -133,7 +137,9 @@ def build(spec: Spec, stack: str) -> dict[str, Any]:
     global_endpoint = None
     if endpoint is not None:
         home = provider(ACCELERATOR_REGION) if endpoint.type == "global-accelerator" else clusters[0].provider
-        global_endpoint = GlobalEndpoint("endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters), home)
+        global_endpoint = GlobalEndpoint(
+            "endpoint", GlobalEndpointArgs(stack, endpoint, spec.registry, clusters, accelerator), home
+        )
     access = ClientAccess(stack, spec.registry.clients, ca, clusters) if ca and spec.registry.clients else None
     outputs = _outputs(spec, stack, clusters, vaults, mirrors, global_endpoint)
     outputs["clientAccess"] = client_access_output(
@@ -212,4 +218,7 @@ def _outputs(
             for b in backups
         ],
         "inventory": inventory,
+        # The value for drkit:bootstrapMembers: write it into the stack config after the first `pulumi up`, so
+        # members added later join the running cluster instead of booting a new one (docs/provisioning.md).
+        "bootstrapMembers": {cluster.args.region.name: cluster.bootstrap_members for cluster in clusters},
     }

@@ -297,7 +297,10 @@ class Witness(pulumi.ComponentResource):
             root_block_device={"encrypted": True, "volume_type": "gp3", "volume_size": 16, "kms_key_id": key.arn},
             tags=self._tags(region, member.name, role=WITNESS_ROLE, member=member.name, az=member.az),
             # As for registry members: a new release reaches the witness through the rolling-upgrade path.
-            opts=self._opts(region).merge(pulumi.ResourceOptions(ignore_changes=["ami", "userData", "instanceType"])),
+            # Fixed private IP, like the members: the old instance must free the address before its replacement.
+            opts=self._opts(region).merge(
+                pulumi.ResourceOptions(ignore_changes=["ami", "userData", "instanceType"], delete_before_replace=True)
+            ),
         )
         aws.ec2.VolumeAttachment(
             f"{member.name}-data",
