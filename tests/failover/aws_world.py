@@ -107,8 +107,11 @@ def _region(name: str, index: int, role: str) -> Region:
         from_group(METRICS_PORT, region.lb_sg, "NLB health checks"),
     ):
         ec2.authorize_security_group_ingress(GroupId=region.members_sg, IpPermissions=[permission])
-    member_tags = tags(f"{name}-member", name, **{"drkit:role": "member", "drkit:cluster-role": role})
-    region.members = _instances(ec2, subnet, region.members_sg, 3, member_tags)
+    region.members = []
+    for number in (1, 2, 3):
+        member = f"{name}-{number}"
+        extra = {"drkit:role": "member", "drkit:cluster-role": role, "drkit:member": member}
+        region.members += _instances(ec2, subnet, region.members_sg, 1, tags(member, name, **extra))
     region.bystanders = _instances(ec2, subnet, region.members_sg, 1, None)
     other = tags(f"{name}-member", name, stack=OTHER_STACK, **{"drkit:role": "member"})
     region.bystanders += _instances(ec2, subnet, region.members_sg, 1, other)

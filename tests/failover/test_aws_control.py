@@ -315,5 +315,11 @@ def test_move_data_aside_starts_stopped_members_and_moves_only_the_member_dir(wo
     assert set(states.values()) <= {"pending", "running"}, states
     ssm = boto3.client("ssm", region_name=PRIMARY)
     sent = [c for c in ssm.list_commands()["Commands"] if "move" in c.get("Comment", "")]
-    assert sent and sent[-1]["Parameters"]["commands"][1] == "systemctl stop etcd.service"
-    assert "mv /var/lib/etcd/member /var/lib/etcd/member.failback-" in sent[-1]["Parameters"]["commands"][2]
+    commands = sent[-1]["Parameters"]["commands"] if sent else []
+    assert commands[1] == "systemctl stop etcd.service"
+    assert "mv /var/lib/etcd/data/member /var/lib/etcd/data/member.failback-" in commands[2]
+    # The region forms a new cluster of every member found: none keeps a joining member's `existing` state.
+    described = [i for r in ec2.describe_instances(InstanceIds=members)["Reservations"] for i in r["Instances"]]
+    ips = {next(t["Value"] for t in i["Tags"] if t["Key"] == "drkit:member"): i["PrivateIpAddress"] for i in described}
+    cluster = ",".join(f"{name}=${{scheme}}://{ip}:${{port}}" for name, ip in sorted(ips.items()))
+    assert "ETCD_INITIAL_CLUSTER_STATE=new" in commands[-1] and f"ETCD_INITIAL_CLUSTER={cluster}|" in commands[-1]

@@ -104,6 +104,25 @@ def test_each_member_reads_an_etcd_config_file_the_playbooks_can_edit(plan: LabP
     assert config["listen-client-urls"] == "http://127.0.0.1:30000"
 
 
+def test_a_region_rewritten_for_a_new_cluster_drops_a_replaced_members_existing_state(
+    plan: LabPlan, tmp_path: Path
+) -> None:
+    # The member playbook leaves a replaced member's file at `existing`; once failback has moved the
+    # region's data aside, that member must bootstrap with the others, and the other region is left alone.
+    paths = LabPaths(tmp_path)
+    write_etcd_configs(plan, paths)
+    for name in ("lab-east-1", "lab-west-1"):
+        edited = (
+            paths.etcd_config(name).read_text().replace("initial-cluster-state: new", "initial-cluster-state: existing")
+        )
+        paths.etcd_config(name).write_text(edited)
+    east = plan.region("lab-east")
+    assert east is not None
+    write_etcd_configs(plan, paths, east.members)
+    assert yaml.safe_load(paths.etcd_config("lab-east-1").read_text())["initial-cluster-state"] == "new"
+    assert yaml.safe_load(paths.etcd_config("lab-west-1").read_text())["initial-cluster-state"] == "existing"
+
+
 def test_rsyncd_serves_a_module_under_the_state_dir(plan: LabPlan, tmp_path: Path) -> None:
     config = rsyncd_conf(plan, LabPaths(tmp_path))
     assert "[drkit-backups]" in config and f"path = {tmp_path / 'backups'}" in config

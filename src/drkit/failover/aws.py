@@ -314,7 +314,10 @@ class AwsControlPlane:
             if not started:
                 return False, detail
             ids = sorted(i["InstanceId"] for i in instances)
-            script = aws_commands.move_data_aside_script(cloud_init.DATA_DIR)
+            members = {_tag(i, tags.MEMBER): i.get("PrivateIpAddress", "") for i in instances}
+            if "" in members or not all(members.values()) or len(members) != len(instances):
+                return False, f"member instances in {region} lack a unique {tags.MEMBER} tag or a private IP"
+            script = aws_commands.move_data_aside_script(cloud_init.DATA_DIR, members)
             return self._run(region, ids, script, f"drkit {self.stack}: move {region}'s etcd data aside")
 
         return self._attempt("move-data-aside", region, move)
@@ -397,6 +400,10 @@ class AwsControlPlane:
             for reservation in _paged(ec2, "describe_instances", "Reservations", Filters=filters)
             for instance in reservation["Instances"]
         ]
+
+
+def _tag(resource: Mapping[str, Any], key: str) -> str:
+    return next((str(tag["Value"]) for tag in resource.get("Tags", []) if tag["Key"] == key), "")
 
 
 def _paged(client: Any, operation: str, key: str, **arguments: Any) -> Iterator[dict[str, Any]]:

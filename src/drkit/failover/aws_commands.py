@@ -9,7 +9,7 @@ get_command_invocation per instance, polled here with an injected clock and slee
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,15 +47,24 @@ def start_mirror_script(arguments: Sequence[str]) -> list[str]:
     return lines
 
 
-def move_data_aside_script(data_dir: str) -> list[str]:
-    """Stop etcd and rename its member directory with the UTC time: kept for inspection, never deleted. The
-    member directory is moved within the data dir (on the member's data volume); etcd starts empty beside it.
-    Run again, it finds nothing to move."""
+def move_data_aside_script(data_dir: str, members: Mapping[str, str]) -> list[str]:
+    """Stop etcd, rename its member directory with the UTC time (kept for inspection, never deleted; moved
+    within the data dir, on the member's data volume) and set it up to form a new cluster with `members`
+    (name -> private IP) when it starts: a member added after the cluster formed has
+    `initial-cluster-state existing` and a shorter member list, and with no data it would try to join peers
+    that are bootstrapping themselves. Scheme and peer port come from the member's own advertised peer URL.
+    Run again, it finds nothing to move and writes the same lines."""
     member = shlex.quote(f"{data_dir}/member")
+    env = shlex.quote(cloud_init.ETCD_ENV)
+    cluster = ",".join(f"{name}=${{scheme}}://{ip}:${{port}}" for name, ip in sorted(members.items()))
     return [
         "set -eu",
         "systemctl stop etcd.service",
         f"if [ -d {member} ]; then mv {member} {member}.failback-$(date -u +%Y%m%dT%H%M%SZ); fi",
+        f"peer=$(sed -n 's/^ETCD_INITIAL_ADVERTISE_PEER_URLS=//p' {env})",
+        'scheme="${peer%%://*}"; port="${peer##*:}"',
+        f"sed -i -e 's|^ETCD_INITIAL_CLUSTER_STATE=.*|ETCD_INITIAL_CLUSTER_STATE=new|'"
+        f' -e "s|^ETCD_INITIAL_CLUSTER=.*|ETCD_INITIAL_CLUSTER={cluster}|" {env}',
     ]
 
 

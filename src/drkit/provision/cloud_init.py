@@ -25,6 +25,8 @@ DATA_DIR = f"{DATA_MOUNT}/data"
 # A member added to a running cluster must be `etcdctl member add`ed before its etcd starts: its unit waits
 # for this file, which the member playbook writes once the member is added (docs/runbooks/members.md).
 MEMBER_ADDED_MARKER = "/etc/drkit/member-added"
+# etcd's settings as ETCD_* lines (the unit's EnvironmentFile); the member playbook and failback edit it.
+ETCD_ENV = "/etc/drkit/etcd.env"
 _WAIT_FOR_MEMBER_ADD = f"""[Unit]
 # This member joins a running cluster: it starts only after the member playbook has run `etcdctl member add`
 # for it and written {MEMBER_ADDED_MARKER}; it never bootstraps a cluster of its own.
@@ -534,7 +536,7 @@ def member_user_data(boot: MemberBoot) -> str:
     files = [
         *_common_files(boot),
         _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
-        _file("/etc/drkit/etcd.env", env, "0600"),
+        _file(ETCD_ENV, env, "0600"),
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
         _file("/usr/local/sbin/drkit-heartbeat", _HEARTBEAT, "0755"),
         _file(
@@ -577,7 +579,7 @@ def witness_user_data(boot: MemberBoot) -> str:
     files = [
         *_common_files(boot),
         _file("/usr/local/sbin/drkit-prepare-data", _PREPARE_DATA, "0755"),
-        _file("/etc/drkit/etcd.env", env, "0600"),
+        _file(ETCD_ENV, env, "0600"),
         _file("/etc/systemd/system/etcd.service", _ETCD_UNIT),
     ]
     commands = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,11 @@ def etcd_config(plan: LabPlan, member: Member, paths: LabPaths) -> dict[str, Any
     }
 
 
-def write_etcd_configs(plan: LabPlan, paths: LabPaths) -> None:
+def write_etcd_configs(plan: LabPlan, paths: LabPaths, members: Sequence[Member] | None = None) -> None:
+    """Every member's file (or only `members`'): `initial-cluster-state` back to new, which is what a member
+    whose data dir was moved aside must start with to form a cluster again."""
     paths.etc.mkdir(parents=True, exist_ok=True)
-    for member in plan.members:
+    for member in plan.members if members is None else members:
         header = f"# Written by drkit sandbox for {member.name}; regenerated on every `up`.\n"
         body = yaml.safe_dump(etcd_config(plan, member, paths), sort_keys=False)
         paths.etcd_config(member.name).write_text(header + body, encoding="utf-8")
