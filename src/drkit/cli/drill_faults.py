@@ -17,7 +17,7 @@ from drkit.cli.sandbox import lab_errors
 from drkit.drill.aggregate import Summary
 from drkit.drill.az_drill import run_az_drill
 from drkit.drill.calibration import record_constants
-from drkit.drill.history import past_drills, render_history
+from drkit.drill.history import parse_since, past_drills, render_history, since
 from drkit.drill.lag_drill import DEFAULT_DELAY, run_lag_drill
 from drkit.drill.leader_drill import run_leader_drill
 from drkit.drill.member_drill import run_member_drill
@@ -196,14 +196,28 @@ def _report_command() -> click.Command:
     @click.option("--stack", default="local", show_default=True)
     @click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), help="Default: reports/drills/.")
     @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-    def report(stack: str, reports_dir: Path | None, output: str) -> None:
-        """List a stack's past drills and compare their measured figures with the objectives."""
+    @click.option("--since", "since_text", help="Only drills finished at or after this UTC time (ISO 8601).")
+    def report(stack: str, reports_dir: Path | None, output: str, since_text: str | None) -> None:
+        """List a stack's past drills and compare their measured figures with the objectives.
+
+        With --since, only the drills finished since then, each with where its report is (`make run` lists
+        its own drills this way)."""
         directory = (reports_dir or project_root() / "reports" / "drills") / stack
         drills = past_drills(directory)
+        if since_text is not None:
+            try:
+                moment = parse_since(since_text)
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--since") from None
+            drills = since(drills, moment)
         if not drills:
-            click.echo(f"error: no drill reports for stack {stack} in {directory}: run `drkit drill region`", err=True)
+            when = f" since {since_text}" if since_text else ""
+            click.echo(
+                f"error: no drill reports for stack {stack}{when} in {directory}: run `drkit drill region`", err=True
+            )
             sys.exit(2)
-        click.echo(json.dumps(drills, indent=2) if output == "json" else render_history(stack, drills))
+        text = render_history(stack, drills, paths=since_text is not None)
+        click.echo(json.dumps(drills, indent=2) if output == "json" else text)
 
     return report
 
