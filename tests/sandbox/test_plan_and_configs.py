@@ -104,6 +104,21 @@ def test_each_member_reads_an_etcd_config_file_the_playbooks_can_edit(plan: LabP
     assert config["listen-client-urls"] == "http://127.0.0.1:30000"
 
 
+def test_rewriting_a_regions_configs_undoes_a_member_replaces_existing_state(plan: LabPlan, tmp_path: Path) -> None:
+    # A failback re-seeds a region from empty data dirs: a member left `existing` by member-replace must not
+    # try to join a cluster that is only forming (seen in the 20-run partition benchmark).
+    paths = LabPaths(tmp_path)
+    write_etcd_configs(plan, paths)
+    for name in ("lab-east-2", "lab-west-2"):
+        text = paths.etcd_config(name).read_text()
+        paths.etcd_config(name).write_text(text.replace("state: new", "state: existing"))
+    east = plan.region("lab-east")
+    assert east is not None
+    write_etcd_configs(plan, paths, east.members)
+    assert yaml.safe_load(paths.etcd_config("lab-east-2").read_text())["initial-cluster-state"] == "new"
+    assert yaml.safe_load(paths.etcd_config("lab-west-2").read_text())["initial-cluster-state"] == "existing"
+
+
 def test_rsyncd_serves_a_module_under_the_state_dir(plan: LabPlan, tmp_path: Path) -> None:
     config = rsyncd_conf(plan, LabPaths(tmp_path))
     assert "[drkit-backups]" in config and f"path = {tmp_path / 'backups'}" in config

@@ -18,7 +18,7 @@ from drkit.failover.control import FenceAction
 from drkit.failover.deployment import Deployment
 from drkit.failover.registry import Cluster
 from drkit.sandbox import endpoint, roles
-from drkit.sandbox.configs import mirror_programs
+from drkit.sandbox.configs import mirror_programs, write_etcd_configs
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.network import NetworkError
 from drkit.sandbox.supervisor_client import SupervisorError, pid_alive
@@ -143,6 +143,10 @@ class LabControl:
                 aside = data.with_name(f"{data.name}.failback-{stamp}")
                 shutil.move(str(data), aside)
                 moved.append(aside.name)
+        # The region is re-seeded from empty data dirs as one new cluster: a member the member-replace playbook
+        # left with `initial-cluster-state: existing` would try to join a cluster that is only forming, exit
+        # ("incompatible with current running cluster") and stay down. Its config goes back to the plan's.
+        write_etcd_configs(self.lab.plan, self.lab.paths, self._region(region).members)
         return FenceAction("move-data-aside", region, True, f"moved aside: {', '.join(moved) or 'nothing (empty)'}")
 
 

@@ -41,9 +41,11 @@ def etcd_config(plan: LabPlan, member: Member, paths: LabPaths) -> dict[str, Any
     }
 
 
-def write_etcd_configs(plan: LabPlan, paths: LabPaths) -> None:
+def write_etcd_configs(plan: LabPlan, paths: LabPaths, members: tuple[Member, ...] | None = None) -> None:
+    """Every member's config (or only `members`'), as the plan says: `initial-cluster-state: new`, which
+    undoes a member-replace's `existing` (a member whose data dir is gone must boot with its region, not join)."""
     paths.etc.mkdir(parents=True, exist_ok=True)
-    for member in plan.members:
+    for member in plan.members if members is None else members:
         header = f"# Written by drkit sandbox for {member.name}; regenerated on every `up`.\n"
         body = yaml.safe_dump(etcd_config(plan, member, paths), sort_keys=False)
         paths.etcd_config(member.name).write_text(header + body, encoding="utf-8")
