@@ -31,11 +31,11 @@ def drill(kind: str, runs: int, work: Path, base_port: int) -> dict[str, object]
         "--base-port", str(base_port), "--reports-dir", str(work / "reports"), "--measured-dir", str(work / "measured"),
     ]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    (work / f"{kind}.stderr.log").write_text(result.stderr, encoding="utf-8")  # kept first: a stopped drill's why
     if not result.stdout.strip():
         raise SystemExit(f"drill {kind} stopped (exit {result.returncode}): {result.stderr[-2000:]}")
-    summary: dict[str, object] = json.loads(result.stdout)
     (work / f"{kind}.json").write_text(result.stdout, encoding="utf-8")
-    (work / f"{kind}.stderr.log").write_text(result.stderr, encoding="utf-8")
+    summary: dict[str, object] = json.loads(result.stdout)
     return summary
 
 
