@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -92,31 +91,19 @@ def write_ballast(endpoint: str, prefix: str, total_bytes: int) -> int:
     return count
 
 
-def drop_ballast(lab: Lab, endpoint: str, prefix: str, timeout: float = 60.0) -> None:
-    """Delete the ballast, wait until every region's cluster has it gone (the mirror carries the delete),
-    then compact and defragment each, so the lab's databases are as small as before."""
+def drop_ballast(lab: Lab, endpoint: str, prefix: str) -> None:
+    """Delete the ballast from every region's cluster, then compact and defragment each, so the lab's databases
+    are as small as before. Deleted in the standby too, not left to the mirror: the restore made the primary a
+    new cluster, and a make-mirror that restarted on it syncs puts, never deletes."""
     etcd_client.delete_prefix(endpoint, prefix, timeout=30)
-    deadline = time.monotonic() + timeout
     for region in lab.plan.regions:
         if region.name in lab.network.unreachable():
             continue
         url = region.members[0].client_url
-        while True:
-            try:
-                if etcd_client.count(url, prefix) == 0:
-                    break
-            except EtcdUnavailableError:
-                pass
-            if time.monotonic() > deadline:
-                raise EtcdUnavailableError(f"{region.name} still holds the ballast {timeout:.0f}s after its delete")
-            time.sleep(0.2)
+        etcd_client.delete_prefix(url, prefix, timeout=30)
         etcd_client.compact(url, etcd_client.status(url).revision, timeout=30)
-        defrag = [
-            str(lab.binaries.etcdctl),
-            f"--endpoints={region.client_endpoints}",
-            "--command-timeout=60s",
-            "defrag",
-        ]
+        endpoints = f"--endpoints={region.client_endpoints}"
+        defrag = [str(lab.binaries.etcdctl), endpoints, "--command-timeout=60s", "defrag"]
         result = subprocess.run(defrag, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
             raise EtcdUnavailableError(f"defrag of {region.name} failed: {(result.stderr or result.stdout).strip()}")
