@@ -20,6 +20,9 @@ from drkit.spec.units import format_duration as fmt
 # Fetch, verify (sha256 + snapshot status) and `etcdutl snapshot restore` together, for the largest
 # database the quota allows. Conservative for gp3 volumes and S3 in-region reads.
 RESTORE_THROUGHPUT_BYTES_PER_SECOND = 50 * 1024 * 1024
+# A restore drill's measured MiB/s counts only when the database it restored was at least this large: below
+# it, fixed costs (process starts, Ansible round trips) dominate and a rate from them would scale absurdly.
+MIN_MEASURED_RESTORE_MIB = 32.0
 # Start the restored members and wait until every one reports healthy.
 RESTORED_CLUSTER_START_SECONDS = 30.0
 # S3 Replication Time Control replicates 99.99% of objects within 15 minutes; without it AWS gives no
@@ -73,7 +76,8 @@ def _backup_interval(spec: Spec) -> float | None:
 
 def _restore_seconds(spec: Spec, measured: Mapping[str, Measured], *, operator: bool = True) -> tuple[float, str]:
     """A restore from a snapshot; `operator=False` when the person (or automation) is already at work."""
-    transfer = spec.registry.quota_backend_bytes / RESTORE_THROUGHPUT_BYTES_PER_SECOND
+    throughput, throughput_basis = _restore_throughput(measured)
+    transfer = spec.registry.quota_backend_bytes / throughput
     response = spec.recovery.operator_response if operator else 0.0
     start, start_basis = _measured(measured, "memberStartSeconds", "start") or (
         RESTORED_CLUSTER_START_SECONDS,
@@ -83,9 +87,28 @@ def _restore_seconds(spec: Spec, measured: Mapping[str, Measured], *, operator: 
     basis = (
         (f"restore: operator {fmt(response)} + " if operator else "restore: ")
         + f"fetch/verify/restore of up to {spec.registry.quota_backend_bytes // 1024**2}MiB {fmt(transfer)}"
+        + throughput_basis
         + f" + {start_basis}"
     )
     return seconds, basis
+
+
+def _restore_throughput(measured: Mapping[str, Measured]) -> tuple[float, str]:
+    """Bytes/s of fetch, verify and restore, and what the basis adds: nothing for the default; the restore
+    drill's measurement, with its database size, date and runs, where one counts (or why it does not)."""
+    rate, size = measured.get("restoreMiBPerSecond"), measured.get("restoreDatabaseMiB")
+    if rate is None or rate.value <= 0:
+        return RESTORE_THROUGHPUT_BYTES_PER_SECOND, ""
+    on = f"on a {size.value:.1f}MiB database" if size is not None else "on a database of unknown size"
+    where = f"by drill {rate.drill} {on} ({rate.at}, {rate.runs} runs)"
+    if size is None or size.value < MIN_MEASURED_RESTORE_MIB:
+        default = RESTORE_THROUGHPUT_BYTES_PER_SECOND / 1024**2
+        return RESTORE_THROUGHPUT_BYTES_PER_SECOND, (
+            f" at the default {default:g}MiB/s (the {rate.value:.2f}MiB/s measured {where} is not used: under"
+            f" {MIN_MEASURED_RESTORE_MIB:g}MiB fixed costs dominate; `drkit drill restore --ballast 64MiB` measures"
+            " one that counts)"
+        )
+    return rate.value * 1024**2, f" at {rate.value:.1f}MiB/s measured {where}"
 
 
 def _offsite_backup_rpo(spec: Spec) -> tuple[float | None, str]:

@@ -101,8 +101,28 @@ def test_a_tightened_objective_fails_the_drill_and_the_report_says_why(drill_lab
 def test_unusable_input_is_exit_2_with_a_message(drill_lab: Lab, tmp_path: Path) -> None:
     result, _ = _drill(drill_lab, tmp_path, "member", "--objective-rto", "soon")
     assert result.returncode == 2 and "not a duration" in result.stderr
+    result, _ = _drill(drill_lab, tmp_path, "lag", "--delay", "slow")
+    assert result.returncode == 2 and "'slow' is not a delay" in result.stderr
     listing = subprocess.run(
         [str(DRKIT), "drill", "report", "--reports-dir", str(tmp_path / "none")],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert listing.returncode == 2 and "no drill reports for stack local" in listing.stderr
+
+
+def test_lag_drill_measures_the_mirror_lag_under_a_delay_against_max_lag(drill_lab: Lab, tmp_path: Path) -> None:
+    # Well inside the lab's replication.maxLag of 2s: passes, and the lag probed is the delay (and a little).
+    run = _passed(*_drill(drill_lab, tmp_path, "lag", "--delay", "300ms"))
+    assert run["max_lag_seconds"] == 2.0 and 0.3 <= run["lag_seconds"] < 1.0, run["lag_samples"]
+    # Past it: exit 1, and the report says the lag exceeded maxLag.
+    result, data = _drill(drill_lab, tmp_path, "lag", "--delay", "2.5s", "--no-calibrate")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert data["lostAcknowledgedWrites"] == 0 and data["runs"][0]["lag_seconds"] >= 2.5
+    assert any("exceeded replication.maxLag 2s" in why for why in data["reasons"]), data["reasons"]
+    assert "exceeded replication.maxLag 2s" in (Path(data["report"]) / "report.md").read_text()
+    # The lab's own mirror is back, and no proxy or make-mirror of the drill's is left.
+    processes = Lab.existing(drill_lab.paths.root).supervisor.processes()
+    assert processes["mirror-lab-west"]["statename"] == "RUNNING"
+    pgrep = ["pgrep", "-f", "drkit.sandbox.delay_proxy"]
+    leftovers = subprocess.run(pgrep, capture_output=True, text=True, check=False)
+    assert not leftovers.stdout.strip(), leftovers.stdout

@@ -12,7 +12,7 @@ import yaml
 from drkit.calibration import load_measured, measured_path
 from drkit.drill.aggregate import Summary
 from drkit.drill.calibration import record_constants
-from drkit.drill.history import past_drills, render_history
+from drkit.drill.history import parse_since, past_drills, render_history, since
 from drkit.drill.report_files import write_report
 from drkit.estimates import estimate_all
 from drkit.policy.catalog import PolicySet
@@ -47,6 +47,24 @@ def test_drill_report_lists_past_drills_against_their_objectives(tmp_path: Path)
     assert "drills of stack local: 2" in text
     assert "99.00s / 2m" in text and "FAIL (tightened objective)" not in text  # 99s is within 2m: PASS
     assert "PASS (tightened objective)" in text
+
+
+def test_drill_report_since_keeps_the_drills_finished_since_then_with_their_paths() -> None:
+    rows = [
+        {"at": "2026-12-07T15:00:00+00:00", "kind": "restore", "report": "/r/1"},
+        {"at": "2026-12-07T15:10:00+00:00", "kind": "region", "report": "/r/2"},
+        {"report": "/r/3", "unreadable": True},
+        {"at": "", "kind": "member", "report": "/r/4"},
+    ]
+    moment = parse_since("2026-12-07T15:05:00Z")
+    assert [row["report"] for row in since(rows, moment)] == ["/r/2", "/r/3"]
+    assert parse_since("2026-12-07T15:05:00") == moment  # no zone: UTC
+    with pytest.raises(ValueError, match="is not a time"):
+        parse_since("yesterday")
+    full = {"runs": 1, "passed": True, "rtoMax": 1.0, "rpoMax": 0.0, "objectiveRto": 120.0, "objectiveRpo": 5.0,
+            "objectiveOverridden": False, "lost": 0}  # fmt: skip
+    text = render_history("local", [rows[1] | full], paths=True)
+    assert "  region    /r/2/report.md" in text
 
 
 def test_measured_constants_are_merged_worst_first_and_read_back(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.supervisor_client import pid_alive
 from tests.conftest import ROOT
@@ -25,6 +27,7 @@ def test_restore_drill_brings_back_every_write_made_before_the_backup(tmp_path: 
     try:
         command = [str(DRKIT), "drill", "restore", "--state-dir", str(state), "--base-port", str(free_block())]
         command += ["--reports-dir", str(tmp_path / "reports"), "--measured-dir", str(tmp_path / "measured")]
+        command += ["--ballast", "4MiB"]
         result = subprocess.run(
             [*command, "--format", "json"],
             cwd=ROOT,
@@ -52,7 +55,12 @@ def test_restore_drill_brings_back_every_write_made_before_the_backup(tmp_path: 
         assert files.parent == tmp_path / "reports" / "local" and files.name.endswith("-restore")
         assert "**Verdict: PASS**" in (files / "report.md").read_text()
         assert (files / "timeline.png").read_bytes().startswith(b"\x89PNG")
-        assert "restoreSeconds" in (tmp_path / "measured" / "local.yaml").read_text()
+        # Calibration from the playbook's task timings, on a database with a little ballast (removed after).
+        measured = yaml.safe_load((tmp_path / "measured" / "local.yaml").read_text())["constants"]
+        assert {"restoreSeconds", "restoreMiBPerSecond", "restoreDatabaseMiB", "memberStartSeconds"} <= set(measured)
+        assert measured["restoreDatabaseMiB"]["value"] >= 4 and report["ballast_keys"] == 4
+        endpoint = f"http://127.0.0.1:{Lab.existing(state).plan.endpoint_port}"
+        assert etcd_client.count(endpoint, "/drill/ballast/") == 0
     finally:
         if (state / "lab.json").exists():
             Lab.existing(state).down(purge=False)

@@ -17,7 +17,8 @@ from drkit.cli.sandbox import lab_errors
 from drkit.drill.aggregate import Summary
 from drkit.drill.az_drill import run_az_drill
 from drkit.drill.calibration import record_constants
-from drkit.drill.history import past_drills, render_history
+from drkit.drill.history import parse_since, past_drills, render_history, since
+from drkit.drill.lag_drill import DEFAULT_DELAY, run_lag_drill
 from drkit.drill.leader_drill import run_leader_drill
 from drkit.drill.member_drill import run_member_drill
 from drkit.drill.partition_drill import run_partition_drill
@@ -26,37 +27,45 @@ from drkit.drill.render import render_summary
 from drkit.drill.report_files import environment, write_report
 from drkit.drill.result import OBJECTIVE_OF, DrillRun
 from drkit.drill.session import DrillError, Progress
+from drkit.sandbox.delay_proxy import parse_delay
 from drkit.sandbox.lab import Lab
 from drkit.sandbox.network import choose_mode
 from drkit.sandbox.plan import DEFAULT_BASE_PORT, load_saved_plan, plan_lab
 from drkit.spec.model import Objective, Spec
 from drkit.spec.units import parse_duration
 
-# kind -> (what it breaks, one run on the lab; returns the run and the lab as it is afterwards)
-Drill = Callable[[Lab, Spec, Path, Progress], tuple[DrillRun, Lab]]
+# kind -> (what it breaks, one run on the lab; returns the run and the lab as it is afterwards). The last
+# argument holds the kind's own options (the lag drill's delay, in seconds).
+Drill = Callable[[Lab, Spec, Path, Progress, dict[str, Any]], tuple[DrillRun, Lab]]
 DRILLS: dict[str, tuple[str, Drill]] = {
     "member": (
         "A follower of the primary SIGKILLed and replaced by the member-replace playbook.",
-        lambda lab, spec, root, progress: (run_member_drill(lab, spec, root, progress), lab),
+        lambda lab, spec, root, progress, _: (run_member_drill(lab, spec, root, progress), lab),
     ),
     "leader": (
         "The primary's leader SIGKILLed three times, restarted after each new election.",
-        lambda lab, spec, root, progress: (run_leader_drill(lab, spec, progress), lab),
+        lambda lab, spec, root, progress, _: (run_leader_drill(lab, spec, progress), lab),
     ),
     "az": (
         "Every member of the primary in the leader's AZ SIGKILLed at once, then restarted.",
-        lambda lab, spec, root, progress: (run_az_drill(lab, spec, progress), lab),
+        lambda lab, spec, root, progress, _: (run_az_drill(lab, spec, progress), lab),
     ),
     "region": (
         "Every member of the primary region SIGKILLed; the standby promoted by the failover engine (fence first);"
         " the old primary failed back to a standby afterwards.",
-        lambda lab, spec, root, progress: run_region_drill(lab, spec, progress),
+        lambda lab, spec, root, progress, _: run_region_drill(lab, spec, progress),
     ),
     "partition": (
         "The primary region cut off by the lab's namespaces partition; the guards (automatic promotion) or the"
         " failover engine promote the standby; a client inside the cut counts the old primary's"
         " acknowledgements after its fence (must be 0). Needs a namespaces lab.",
-        lambda lab, spec, root, progress: run_partition_drill(lab, spec, progress),
+        lambda lab, spec, root, progress, _: run_partition_drill(lab, spec, progress),
+    ),
+    "lag": (
+        "A delay on the mirror's path between the regions (a userspace delaying proxy in front of the primary's"
+        " members, --delay each way); the mirror's lag is probed under the ledger's load and must stay within"
+        " replication.maxLag.",
+        lambda lab, spec, root, progress, own: (run_lag_drill(lab, spec, progress, own["delay"]), lab),
     ),
 }
 
@@ -68,6 +77,15 @@ def _duration(value: str | None, option: str) -> float | None:
         return parse_duration(value)
     except ValueError as error:
         raise click.BadParameter(f"{error} (a duration such as 500ms, 10s, 2m)", param_hint=option) from None
+
+
+def _delay(value: str | None) -> float:
+    if value is None:
+        return DEFAULT_DELAY
+    try:
+        return parse_delay(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--delay") from None
 
 
 def _tightened(spec: Spec, kind: str, rto: float | None, rpo: float | None) -> Spec:
@@ -91,6 +109,7 @@ def run_drill(kind: str, options: dict[str, Any]) -> None:
     stack, output, runs = options["stack"], options["output"], options["runs"]
     rto = _duration(options["objective_rto"], "--objective-rto")
     rpo = _duration(options["objective_rpo"], "--objective-rpo")
+    own = {"delay": _delay(options.get("delay"))}
     spec = _tightened(load_stack_spec(stack), kind, rto, rpo)
     root = project_root()
 
@@ -104,7 +123,7 @@ def run_drill(kind: str, options: dict[str, Any]) -> None:
         try:
             for index in range(1, runs + 1):
                 progress(f"run {index} of {runs}")
-                result, lab = DRILLS[kind][1](lab, spec, root, progress)
+                result, lab = DRILLS[kind][1](lab, spec, root, progress, own)
                 results.append(result)
                 progress(f"run {index}: {'PASS' if result.passed else 'FAIL: ' + '; '.join(result.reasons)}")
         except DrillError as error:
@@ -163,7 +182,13 @@ def _command(kind: str, summary: str) -> click.Command:
         " objective is missed or an acknowledged write is lost (the report says why), 2 when the lab or spec"
         " cannot run it."
     )
-    return click.command(name=kind)(_options(body))
+    command = _options(body)
+    if kind == "lag":
+        command = click.option(
+            "--delay",
+            help=f"One-way delay on the mirror's path, each direction (default {DEFAULT_DELAY:g}s; e.g. 250ms, 3s).",
+        )(command)
+    return click.command(name=kind)(command)
 
 
 def _report_command() -> click.Command:
@@ -171,14 +196,28 @@ def _report_command() -> click.Command:
     @click.option("--stack", default="local", show_default=True)
     @click.option("--reports-dir", type=click.Path(path_type=Path, file_okay=False), help="Default: reports/drills/.")
     @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-    def report(stack: str, reports_dir: Path | None, output: str) -> None:
-        """List a stack's past drills and compare their measured figures with the objectives."""
+    @click.option("--since", "since_text", help="Only drills finished at or after this UTC time (ISO 8601).")
+    def report(stack: str, reports_dir: Path | None, output: str, since_text: str | None) -> None:
+        """List a stack's past drills and compare their measured figures with the objectives.
+
+        With --since, only the drills finished since then, each with where its report is (`make run` lists
+        its own drills this way)."""
         directory = (reports_dir or project_root() / "reports" / "drills") / stack
         drills = past_drills(directory)
+        if since_text is not None:
+            try:
+                moment = parse_since(since_text)
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--since") from None
+            drills = since(drills, moment)
         if not drills:
-            click.echo(f"error: no drill reports for stack {stack} in {directory}: run `drkit drill region`", err=True)
+            when = f" since {since_text}" if since_text else ""
+            click.echo(
+                f"error: no drill reports for stack {stack}{when} in {directory}: run `drkit drill region`", err=True
+            )
             sys.exit(2)
-        click.echo(json.dumps(drills, indent=2) if output == "json" else render_history(stack, drills))
+        text = render_history(stack, drills, paths=since_text is not None)
+        click.echo(json.dumps(drills, indent=2) if output == "json" else text)
 
     return report
 

@@ -10,6 +10,9 @@ from pathlib import Path
 from drkit.calibration import Measured, measured_path, record
 from drkit.drill.aggregate import Summary
 
+# Constants where less is worse (a throughput); every other one is seconds, or a size kept as measured.
+LOWER_IS_WORSE = frozenset({"restoreMiBPerSecond"})
+
 
 def record_constants(directory: Path, summary: Summary) -> Path | None:
     """The worst value of each constant over the summary's runs, merged into the stack's file."""
@@ -20,7 +23,9 @@ def record_constants(directory: Path, summary: Summary) -> Path | None:
     constants = {
         name: Measured(
             name,
-            max(run.constants[name] for run in summary.runs if name in run.constants),
+            (min if name in LOWER_IS_WORSE else max)(
+                run.constants[name] for run in summary.runs if name in run.constants
+            ),
             summary.kind,
             at,
             len(summary.runs),
@@ -28,3 +33,7 @@ def record_constants(directory: Path, summary: Summary) -> Path | None:
         for name in names
     }
     return record(measured_path(directory, summary.stack), constants)
+
+
+def _worst(name: str, values: list[float]) -> float:
+    return min(values) if name in LOWER_IS_WORSE else max(values)

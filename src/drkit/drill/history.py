@@ -4,10 +4,32 @@ measured figures next to the objective it was judged against."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from drkit.spec.units import format_duration
+
+
+def parse_since(text: str) -> datetime:
+    """`--since`: an ISO 8601 time (UTC when it names no zone); ValueError with an example otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time (write it like 2026-12-07T15:30:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _at(row: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_since(str(row.get("at", "")))
+    except ValueError:
+        return None
+
+
+def since(rows: list[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    """The drills finished at or after `moment` (an unreadable report, whose time is unknown, is kept)."""
+    return [row for row in rows if row.get("unreadable") or ((at := _at(row)) is not None and at >= moment)]
 
 
 def past_drills(directory: Path) -> list[dict[str, Any]]:
@@ -40,7 +62,8 @@ def _seconds(value: Any) -> str:
     return "none" if value is None else f"{float(value):.2f}s"
 
 
-def render_history(stack: str, rows: list[dict[str, Any]]) -> str:
+def render_history(stack: str, rows: list[dict[str, Any]], paths: bool = False) -> str:
+    """The table; `paths`: each drill's report.md below it too."""
     lines = [
         f"drills of stack {stack}: {len(rows)}",
         f"  {'when (UTC)':<26}{'kind':<10}{'runs':>5}  {'RTO max':>9} / {'objective':<9}"
@@ -57,4 +80,6 @@ def render_history(stack: str, rows: list[dict[str, Any]]) -> str:
             f" {format_duration(row['objectiveRpo']):<9}  {row['lost']:>5}  {'PASS' if row['passed'] else 'FAIL'}"
             f"{tightened}"
         )
+    if paths:
+        lines += ["", *[f"  {row.get('kind', '?'):<10}{row['report']}/report.md" for row in rows]]
     return "\n".join(lines)

@@ -37,6 +37,12 @@ def render_summary(summary: Summary, report: Path, measured: Path | None) -> str
     if first.old_primary_acks_after_fence is not None:
         counts = ", ".join(str(run.old_primary_acks_after_fence) for run in summary.runs)
         lines.append(f"  old primary's acks after its fence: {counts}")
+    if first.max_lag_seconds is not None:
+        lags = ", ".join("none" if run.lag_seconds is None else f"{run.lag_seconds:.2f}s" for run in summary.runs)
+        lines.append(
+            f"  mirror lag under {first.delay_seconds:g}s of delay each way: worst {lags}"
+            f" (replication.maxLag {format_duration(first.max_lag_seconds)})"
+        )
     lines += ["", f"verdict: {_verdict(summary.passed)}"]
     lines += [f"  why: {why}" for why in summary.reasons]
     lines.append(f"report: {report}/report.md")

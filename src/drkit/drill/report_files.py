@@ -100,6 +100,22 @@ def render_markdown(summary: Summary, env: dict[str, Any], when: str) -> str:
     if first.old_primary_acks_after_fence is not None:
         counts = ", ".join(str(run.old_primary_acks_after_fence) for run in summary.runs)
         lines += [f"Writes the isolated old primary acknowledged after its fence, per run: {counts} (must be 0).", ""]
+    if first.max_lag_seconds is not None:
+        lines += [
+            f"Mirror lag under {first.delay_seconds:g}s of delay each way on the mirror's path (probes: a key written"
+            f" on the primary, timed until the standby has it), against replication.maxLag"
+            f" {format_duration(first.max_lag_seconds)}:",
+            "",
+            "| run | worst lag | probes (seen at, seconds after the delay went on: lag) |",
+            "|---|---|---|",
+            *[
+                f"| {index} | {_seconds(run.lag_seconds)} | "
+                + ", ".join(f"{at:.1f}: {_seconds(lag)}" for at, lag in run.lag_samples)
+                + " |"
+                for index, run in enumerate(summary.runs, 1)
+            ],
+            "",
+        ]
     constants = {name for run in summary.runs for name in run.constants}
     if constants:
         lines.append(

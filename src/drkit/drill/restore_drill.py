@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drkit.drill import measure
+from drkit.drill.restore_calibration import drop_ballast, read_events, restore_constants, task_spans, write_ballast
 from drkit.drill.result import DrillRun, Marker
 from drkit.drill.session import DrillError, region_hashes
 from drkit.drill.workload import Ledger, Registry
@@ -53,6 +54,11 @@ class RestoreDrillResult:
     dead_instances: int
     re_registrations: int
     moved_aside: list[str] = field(default_factory=list)
+    # Calibration (drkit validate's data estimate): from the restore playbook's task timings.
+    snapshot_bytes: int = 0
+    ballast_keys: int = 0  # 1 MiB values written before the backup (--ballast), deleted afterwards
+    restore_mib_per_second: float | None = None
+    member_start_seconds: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -78,9 +84,12 @@ def _playbook(lab: Lab, root: Path, name: str, extravars: dict[str, Any], progre
     return run
 
 
-def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> tuple[RestoreDrillResult, DrillRun]:
+def run_restore_drill(
+    lab: Lab, spec: Spec, root: Path, progress: Progress, ballast_bytes: int = 0
+) -> tuple[RestoreDrillResult, DrillRun]:
     """The drill's own result (the README's table), and the same run as every drill reports it (report.md,
-    result.json, timeline.png through drkit.drill.report_files)."""
+    result.json, timeline.png through drkit.drill.report_files). `ballast_bytes`: that much data written
+    before the backup (and removed afterwards), so the throughput measured is one of bytes."""
     endpoint = f"http://127.0.0.1:{lab.plan.endpoint_port}"
     primary = lab.plan.primary.name
     ttl = max(1, round(spec.registry.lease_ttl))
@@ -88,6 +97,7 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> t
     objective: Objective = spec.objectives["data"]
 
     ledger = Ledger(endpoint)
+    ballast_prefix = f"/drill/ballast/{datetime.now(UTC):%Y%m%dT%H%M%S}/"
     old_cluster = etcd_client.cluster_id(endpoint)
     begun, begun_utc = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     markers: list[Marker] = []
@@ -98,6 +108,13 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> t
     registry.start()
     try:
         progress(f"workload: writing a ledger through {endpoint}, {INSTANCES} instances registered under {prefix}")
+        ballast = 0
+        if ballast_bytes:
+            try:
+                ballast = write_ballast(endpoint, ballast_prefix, ballast_bytes)
+            except etcd_client.EtcdUnavailableError as error:
+                raise DrillError(f"the ballast could not be written through {endpoint}: {error}") from None
+            progress(f"ballast: {ballast} values of 1 MiB under {ballast_prefix} (removed after the drill)")
         time.sleep(2)
         started = time.monotonic()
         backup = _playbook(lab, root, "backup", {}, progress).stats["drkit_backup_report"]
@@ -141,6 +158,15 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> t
         registered = etcd_client.values(endpoint, prefix + "drill/")
     finally:
         registry.stop()
+    snapshot_bytes = int(backup.get("bytes") or 0)
+    constants = restore_constants(task_spans(read_events(restored.artifacts)), snapshot_bytes)
+    hashes = region_hashes(lab, primary)
+    if ballast:
+        try:
+            drop_ballast(lab, endpoint, ballast_prefix)
+        except etcd_client.EtcdUnavailableError as error:
+            raise DrillError(f"the ballast under {ballast_prefix} could not be removed: {error}") from None
+        progress("ballast removed; every region compacted and defragmented")
     live = [instance.key for instance in registry.instances[DEAD_INSTANCES:]]
     dead = [instance.key for instance in registry.instances[:DEAD_INSTANCES]]
     leases = measure.registrations(live, dead, registered)
@@ -165,6 +191,10 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> t
         dead_instances=leases.dead,
         re_registrations=sum(instance.registrations - 1 for instance in registry.instances[DEAD_INSTANCES:]),
         moved_aside=[str(path) for path in moved] + [str(path) for path in report.get("moved_aside", [])],
+        snapshot_bytes=snapshot_bytes,
+        ballast_keys=ballast,
+        restore_mib_per_second=_rounded(constants.get("restoreMiBPerSecond")),
+        member_start_seconds=_rounded(constants.get("memberStartSeconds")),
     )
     run = DrillRun(
         kind="restore",
@@ -189,12 +219,12 @@ def run_restore_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> t
         lost=len(lost),
         lost_keys=[ack.key for ack in lost[:20]],
         registrations=leases,
-        hashes=region_hashes(lab, primary),
+        hashes=hashes,
         # The restore makes a new cluster: after the wipe only it may acknowledge, before it only the old one.
         split_brain=len(
             measure.split_brain(ledger.acks, [(0.0, old_cluster), (wiped_at, etcd_client.cluster_id(endpoint))])
         ),
-        constants={"restoreSeconds": round(restore_seconds, 3)},
+        constants={"restoreSeconds": round(restore_seconds, 3)} | {k: round(v, 3) for k, v in constants.items()},
         markers=markers,
         timeline=[(round(a.at - begun, 3), round(a.seconds, 4), a.ok) for a in ledger.attempts],
         failed_checks=[f"{len(missing)} writes acknowledged before the backup are missing after the restore"]
@@ -212,3 +242,7 @@ def _wait_for_ack(ledger: Ledger, moment: float, timeout: float) -> float:
             return ack.at
         time.sleep(0.05)
     raise DrillError(f"no write was acknowledged through the endpoint within {timeout:.0f}s of the restore")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

@@ -16,6 +16,7 @@ OBJECTIVE_OF = {
     "az": "az",
     "region": "region",
     "partition": "region",
+    "lag": "region",  # the mirror's lag is what a region loss costs: the region RPO
 }
 
 
@@ -50,6 +51,12 @@ class DrillRun:
     markers: list[Marker] = field(default_factory=list)
     timeline: list[tuple[float, float, bool]] = field(default_factory=list)  # (sent at, seconds, acknowledged)
     failed_checks: list[str] = field(default_factory=list)  # a drill kind's own checks that failed, in words
+    # lag: the worst mirror lag probed under the delay, replication.maxLag, the delay each way, and every probe
+    # (seconds after the delay went on, lag; None: not arrived within the probe's timeout)
+    lag_seconds: float | None = None
+    max_lag_seconds: float | None = None
+    delay_seconds: float | None = None
+    lag_samples: list[tuple[float, float | None]] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:

@@ -82,6 +82,19 @@ def count(url: str, prefix: str, timeout: float = 5.0) -> int:
     return int(result.get("count", 0))
 
 
+def delete_prefix(url: str, prefix: str, timeout: float = 10.0) -> int:
+    """Delete every key under `prefix` (never the whole keyspace); returns how many were deleted."""
+    if not prefix:
+        raise ValueError("delete_prefix needs a prefix")
+    result = _call(url, "/v3/kv/deleterange", {"key": _b64(prefix), "range_end": _b64(_prefix_end(prefix))}, timeout)
+    return int(result.get("deleted", 0))
+
+
+def compact(url: str, revision: int, timeout: float = 10.0) -> None:
+    """Compact the cluster's history up to `revision`, physically (the space is free for a defrag)."""
+    _call(url, "/v3/kv/compaction", {"revision": str(revision), "physical": True}, timeout)
+
+
 def _prefix_end(prefix: str) -> str:
     if not prefix:
         return "\0"
