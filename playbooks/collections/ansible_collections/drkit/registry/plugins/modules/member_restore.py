@@ -46,7 +46,9 @@ options:
     type: int
     default: 60
   restore_command:
-    description: The snapshot restore command up to its C(--data-dir) argument, which the module adds.
+    description:
+      - The snapshot restore command up to its C(--data-dir) argument, which the module adds (etcdctl's;
+        see O(etcdutl)).
     type: list
     elements: str
   health_command:
@@ -57,6 +59,8 @@ options:
     description: Seconds to wait for the member to answer healthy.
     type: int
     default: 120
+extends_documentation_fragment:
+  - drkit.registry.etcd_tools
 author: drkit maintainers
 """
 
@@ -81,6 +85,10 @@ from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_tools import (  # noqa: E402
+    ETCDUTL_ARGUMENT,
+    snapshot_command,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.member_restore import (  # noqa: E402
     RestoreStepError,
     healthy_step,
@@ -104,6 +112,7 @@ def main() -> None:
             "restore_command": {"type": "list", "elements": "str"},
             "health_command": {"type": "list", "elements": "str"},
             "health_timeout": {"type": "int", "default": 120},
+            **ETCDUTL_ARGUMENT,
         },
         required_if=[
             ("step", "stop", ("stop_command", "client_url")),
@@ -145,7 +154,9 @@ def main() -> None:
                 journal_path,
                 journal,
                 Path(params["data_dir"]),
-                restore_into=lambda into: run([*params["restore_command"], "--data-dir", str(into)]),
+                restore_into=lambda into: run(
+                    [*snapshot_command(params["restore_command"], params["etcdutl"]), "--data-dir", str(into)]
+                ),
                 start=lambda: run(shlex.split(params["start_command"])),
             )
     except (RestoreStepError, OSError) as error:
