@@ -9,6 +9,7 @@ from typing import Any
 from pulumi_policy import PolicyProviderResource, PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from drkit.policy.catalog import PolicySet
 from drkit.provision import crossguard
 from drkit.provision.resources import Plan
 from drkit.spec.model import Spec
@@ -49,10 +50,51 @@ def run_policy(name: str, resources: list[PolicyResource], spec: Spec) -> list[t
     return violations
 
 
-def test_one_mandatory_policy_per_resource_rule() -> None:
-    policies = crossguard.stack_policies(lambda: (None, "unused"))
-    assert [p.name for p in policies] == ["dr401", "dr402", "dr403", "dr404", "dr405", "dr406"]
-    assert all(p.description.startswith(p.name.upper() + ": Ensure ") for p in policies)
+def test_one_mandatory_policy_per_resource_rule(policies: PolicySet) -> None:
+    pack = crossguard.stack_policies(lambda: (None, "unused"))
+    assert [p.name for p in pack] == [rule.id.lower() for rule in policies.resource_rules]
+    assert {"dr401", "dr402", "dr403", "dr404", "dr405", "dr406"} <= {p.name for p in pack}
+    assert all(p.description.startswith(p.name.upper() + ": Ensure ") for p in pack)
+
+
+def test_the_pack_loads_the_policy_set_once_and_validates_the_spec_once(
+    plan_for: PlanFor,
+    stack_spec,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    loads: list[int] = []
+    real_load = crossguard.PolicySet.load
+
+    def counting_load(directory):  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return real_load(directory)
+
+    monkeypatch.setattr(crossguard.PolicySet, "load", counting_load)
+    asked: list[int] = []
+
+    def source():  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return stack_spec("prod"), None
+
+    pack = crossguard.stack_policies(source)
+    resources = engine_resources(plan_for("prod"))
+    for policy in pack:
+        validate: Callable[..., Any] = policy.validate  # type: ignore[assignment]
+        validate(StackValidationArgs(resources), lambda message, urn=None: None)
+    assert (len(loads), len(asked)) == (1, 1)
+
+
+def test_a_waiver_in_the_spec_silences_a_resource_rule(plan_for: PlanFor, stack_spec) -> None:  # type: ignore[no-untyped-def]
+    resources = engine_resources(plan_for("prod"))
+    for resource in resources:
+        if resource.resource_type == "aws:ebs/volume:Volume":
+            resource.props = unknown_checking_proxy({**dict(resource.props), "encrypted": False})
+            break
+    waived = stack_spec(
+        "prod", {"waivers": [{"rule": "DR402", "reason": "volumes encrypted by the host", "expires": "2999-01-01"}]}
+    )
+    assert run_policy("dr402", resources, waived) == []
+    assert len(run_policy("dr402", resources, stack_spec("prod"))) == 1
 
 
 def test_prod_passes_every_policy(plan_for: PlanFor, stack_spec) -> None:  # type: ignore[no-untyped-def]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from drkit.policy import Finding, ResourceContext, rule
 from drkit.provision.resources import PlannedResource
-from drkit.provision.rules.base import ResourceFinding, ResourceRuleContext, resource_rule
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -16,41 +16,42 @@ LISTENER = "aws:lb/listener:Listener"
 WORLD = ("0.0.0.0/0", "::/0")
 
 
-@resource_rule(
+@rule(
     id="DR405",
+    scope="resources",
     name="Ensure no registry port is open to the whole internet",
     category="security",
     severity="critical",
     remediation="Name the client networks in registry.clientCidrs (never 0.0.0.0/0) or the client security groups"
     " in regions[].network.clientSecurityGroupIds; keep the client load balancer internal.",
 )
-def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
+def check(ctx: ResourceContext) -> Iterator[Finding]:
     """No ingress rule (standalone, inline or legacy) admits 0.0.0.0/0 or ::/0 to the client, peer or metrics
     port (or to all ports), and no internet-facing load balancer listens on the client or peer port. An
     open etcd port hands out every registration and, without client certificates, the power to rewrite them."""
     registry = ctx.spec.registry
     ports = {registry.client_port: "client", registry.peer_port: "peer", registry.metrics_port: "metrics"}
-    for rule in ctx.of_type(INGRESS_RULE):
-        sources = [rule.props.get("cidrIpv4"), rule.props.get("cidrIpv6")]
-        yield from _open(rule.name, rule.urn, rule.props, sources, ports)
+    for ingress in ctx.of_type(INGRESS_RULE):
+        sources = [ingress.props.get("cidrIpv4"), ingress.props.get("cidrIpv6")]
+        yield from _open(ingress.name, ingress.urn, ingress.props, sources, ports)
     for group in ctx.of_type(SECURITY_GROUP):
         for inline in group.props.get("ingress") or []:
             sources = [*(inline.get("cidrBlocks") or []), *(inline.get("ipv6CidrBlocks") or [])]
             yield from _open(f"{group.name} (inline rule)", group.urn, inline, sources, ports)
-    for rule in ctx.of_type(GROUP_RULE):
-        if rule.props.get("type") == "ingress":
-            sources = [*(rule.props.get("cidrBlocks") or []), *(rule.props.get("ipv6CidrBlocks") or [])]
-            yield from _open(rule.name, rule.urn, rule.props, sources, ports)
+    for ingress in ctx.of_type(GROUP_RULE):
+        if ingress.props.get("type") == "ingress":
+            sources = [*(ingress.props.get("cidrBlocks") or []), *(ingress.props.get("ipv6CidrBlocks") or [])]
+            yield from _open(ingress.name, ingress.urn, ingress.props, sources, ports)
     registry_ports = {registry.client_port, registry.peer_port}
     for lb in ctx.of_type(LOAD_BALANCER):
         if lb.props.get("internal") is True:
             continue
         for listener in ctx.of_type(LISTENER):
             if _listens_on(listener, lb) and listener.props.get("port") in registry_ports:
-                yield ResourceFinding(
+                yield Finding(
                     f"load balancer {lb.name} is internet-facing and listens on registry port"
                     f" {listener.props.get('port')}",
-                    lb.urn,
+                    urn=lb.urn,
                 )
 
 
@@ -64,7 +65,7 @@ def _listens_on(listener: PlannedResource, lb: PlannedResource) -> bool:
 
 def _open(
     name: str, urn: str, props: Mapping[str, Any], sources: list[Any], ports: dict[int, str]
-) -> Iterator[ResourceFinding]:
+) -> Iterator[Finding]:
     world = [source for source in sources if source in WORLD]
     if not world:
         return
@@ -75,4 +76,4 @@ def _open(
     else:
         exposed = [port for port in sorted(ports) if int(low) <= port <= int(high)]
     for port in exposed:
-        yield ResourceFinding(f"{name} opens the {ports[port]} port {port} to {world[0]}", urn)
+        yield Finding(f"{name} opens the {ports[port]} port {port} to {world[0]}", urn=urn)
