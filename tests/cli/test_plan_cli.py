@@ -36,7 +36,7 @@ def test_prod_plan_lists_members_buckets_and_failover_and_passes() -> None:
     assert len(re.findall(r"route53\.Record\s+\S+  name=registry\.example\.com  type=CNAME  ttl=30", out)) == 2
     count = int(re.search(r"offline, Pulumi mocks\): (\d+) resources", out).group(1))  # type: ignore[union-attr]
     assert count > 200
-    assert out.rstrip().endswith("resource rules: 6 passed, 0 failed, 0 waived, 0 advisory")
+    assert out.rstrip().endswith("resource rules: 7 passed, 0 failed, 0 waived, 0 advisory")
 
 
 def test_json_plan_counts_by_region_and_az() -> None:

@@ -65,6 +65,7 @@ class RegistryClusterArgs:
 
 
 class RegistryCluster(pulumi.ComponentResource):
+    cloud = "aws"
     network: Network
     placements: list[MemberPlacement]
     instances: list[aws.ec2.Instance]
@@ -612,6 +613,15 @@ class RegistryCluster(pulumi.ComponentResource):
             "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
             "ETCD_INITIAL_CLUSTER_STATE": "new",
         }
+
+    def dns_record(self) -> tuple[str, pulumi.Input[str]]:
+        """What the global endpoint's record points at: the internal client NLB (a CNAME to its DNS name)."""
+        return "CNAME", self.client_lb.dns_name
+
+    def health_check_target(self) -> tuple[pulumi.Input[str] | None, pulumi.Input[str] | None]:
+        """Where Route 53 checks this region's /health, as (fqdn, ip_address): the public health NLB's name."""
+        assert self.health_lb is not None, "built for every cluster when the endpoint is route53-failover"
+        return self.health_lb.dns_name, None
 
     @property
     def member_endpoints(self) -> str:
