@@ -145,7 +145,7 @@ class CloudMocks(pulumi.runtime.Mocks):
             state["address"] = inputs.get("address") or f"34.120.{int(_short_hash(physical)[:4], 16) % 250}.10"
         elif typ == "gcp:storage/bucket:Bucket":
             state["url"] = f"gs://{physical}"
-        return resource_id, state
+        return str(state["id"]), state
 
     def _zones(self, region: str, state: str | None) -> dict[str, Any]:
         """Four AZs; zone IDs map to names in no particular order, as they do per account in AWS."""

@@ -28,6 +28,12 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "objectLockEnabled"),
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ("bucket",),
     "aws:route53/healthCheck:HealthCheck": ("type", "requestInterval", "failureThreshold"),
+    "gcp:compute/instance:Instance": ("machineType",),
+    "gcp:compute/disk:Disk": ("type", "size"),
+    "gcp:compute/subnetwork:Subnetwork": ("ipCidrRange",),
+    "gcp:compute/forwardingRule:ForwardingRule": ("loadBalancingScheme", "ports", "ipAddress"),
+    "gcp:compute/firewall:Firewall": ("sourceRanges", "sourceTags"),
+    "gcp:storage/bucket:Bucket": ("name", "location", "retentionPolicy"),
     "aws:route53/record:Record": ("name", "type", "ttl", "setIdentifier"),
     "aws:globalaccelerator/endpointGroup:EndpointGroup": (
         "endpointGroupRegion",
