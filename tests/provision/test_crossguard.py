@@ -125,3 +125,18 @@ def test_without_a_valid_spec_each_policy_reports_why(plan_for: PlanFor) -> None
     violations: list[str] = []
     policy.validate(StackValidationArgs([]), lambda message, urn=None: violations.append(message))  # type: ignore[misc]
     assert violations == ["DR401: cannot check without a valid drkit:spec: stack prod FAIL: DR002"]
+
+
+def test_the_mixed_stack_passes_every_policy_and_a_world_open_gcp_firewall_fails(  # type: ignore[no-untyped-def]
+    plan_for: PlanFor, stack_spec
+) -> None:
+    resources = engine_resources(plan_for("hybrid"))
+    for policy in crossguard.stack_policies():
+        assert run_policy(policy.name, resources, stack_spec("hybrid")) == [], policy.name
+    for resource in resources:
+        if resource.resource_type == "gcp:compute/firewall:Firewall" and resource.name.endswith("-client"):
+            resource.props = unknown_checking_proxy({**dict(resource.props), "sourceRanges": ["0.0.0.0/0"]})
+    violations = run_policy("dr405", resources, stack_spec("hybrid"))
+    assert [message.split(" (fix:")[0] for message, _ in violations] == [
+        "DR405: firewall rule us-central1-client opens the client port 2379 to 0.0.0.0/0"
+    ]
