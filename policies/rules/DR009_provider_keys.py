@@ -31,14 +31,16 @@ _EXAMPLES = {
     severity="high",
     remediation="Use an EC2 instance type (m6i.large) and AWS names (us-east-1, us-east-1a) on provider aws, a GCE"
     " machine type (n2-standard-2) and GCP names (us-central1, us-central1-a) on provider gcp; list at least"
-    " availabilityZones zones when you name them.",
+    " availabilityZones zones when you name them; on gcp give network.cidr only.",
 )
 def check(ctx: RuleContext) -> Iterator[Finding]:
     """One spec may mix AWS and GCP regions, and their keys look alike: an EC2 instance type on a GCP
     region (or a GCE machine type on an AWS one) passes the schema and fails only at `pulumi up`, after
     the other cloud's resources are half built. Per provider: the instance type has that cloud's form, the
     region name that cloud's form, and every zone named belongs to the region, in that cloud's form, with at
-    least availabilityZones of them. A secret instance type is not read (it cannot be judged here)."""
+    least availabilityZones of them; a GCP region names no AWS network keys (vpcId, subnetIds,
+    clientSecurityGroupIds), which the GCP program would otherwise ignore. A secret instance type is not read
+    (it cannot be judged here)."""
     for region in ctx.spec.regions:
         if region.provider not in _EXAMPLES:
             continue  # local: the lab's names are labels
@@ -66,6 +68,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     f"zone {name} is not {_CLOUDS[region.provider]} zone of {region.name} (like {zone})",
                     (*at, "zones", number),
                 )
+        if region.provider == "gcp":
+            network = region.network
+            for key, value in (
+                ("vpcId", network.vpc_id),
+                ("subnetIds", network.subnet_ids),
+                ("clientSecurityGroupIds", network.client_security_group_ids),
+            ):
+                if value:
+                    yield Finding(
+                        f"region {region.name} (gcp): network.{key} is an AWS key; drkit builds a GCP region's"
+                        " network itself (network.cidr)",
+                        (*at, "network", key),
+                    )
         if region.zones and len(region.zones) < region.availability_zones:
             yield Finding(
                 f"region {region.name} spreads over {region.availability_zones} zones, {len(region.zones)} named",
