@@ -203,3 +203,13 @@ def test_rest_compute_sends_the_documented_requests_without_a_network() -> None:
     with pytest.raises(GcpApiError, match="HTTP 403 Required"):
         api.insert_firewall(PROJECT, {"name": "x"})
     assert sent[-1] == ("POST", f"{COMPUTE_API}/projects/{PROJECT}/global/firewalls", {"name": "x"})
+
+
+def test_the_cli_refuses_a_failover_of_a_stack_with_gcp_regions_before_touching_anything() -> None:
+    from click.testing import CliRunner
+
+    from drkit.cli import main
+
+    result = CliRunner().invoke(main, ["failover", "--stack", "hybrid", "--to", "us-central1"])
+    assert result.exit_code == 2
+    assert "has GCP regions (us-central1)" in result.output and "Traceback" not in result.output

@@ -37,6 +37,14 @@ class CloudAccess:
 def _deployment(stack: str, spec: Spec, state_dir: Path | None, cloud: CloudAccess) -> Deployment:
     if all(region.provider == "local" for region in spec.regions):
         return lab_deployment(Lab.existing(lab_state_dir(stack, state_dir)))
+    gcp = [region.name for region in spec.regions if region.provider == "gcp"]
+    if gcp:
+        # The GCP control plane (drkit.failover.gcp) exists, but the roles record lives in SSM Parameter Store,
+        # which a GCP primary cannot hold: refuse before anything is touched rather than fail half-way.
+        raise CloudInventoryError(
+            f"stack {stack} has GCP regions ({', '.join(gcp)}): `drkit failover` drives AWS regions only so far;"
+            " fence a GCP region with drkit.failover.gcp.GcpControlPlane (docs/provisioning.md, "Failover on GCP")"
+        )
     if cloud.inventory is None:
         raise CloudInventoryError(
             f"stack {stack} runs on AWS: pass --inventory FILE (`drkit inventory --stack {stack} --from-outputs"
