@@ -43,7 +43,7 @@ def _deployment(stack: str, spec: Spec, state_dir: Path | None, cloud: CloudAcce
         # which a GCP primary cannot hold: refuse before anything is touched rather than fail half-way.
         raise CloudInventoryError(
             f"stack {stack} has GCP regions ({', '.join(gcp)}): `drkit failover` drives AWS regions only so far;"
-            " fence a GCP region with drkit.failover.gcp.GcpControlPlane (docs/provisioning.md, "Failover on GCP")"
+            " fence a GCP region with drkit.failover.gcp.GcpControlPlane (docs/provisioning.md, 'Failover on GCP')"
         )
     if cloud.inventory is None:
         raise CloudInventoryError(
