@@ -49,8 +49,9 @@ def render(plans: dict[str, tuple[Plan, Spec]]) -> str:
         "What `pulumi up -s <stack>` builds for each committed stack, drawn from `drkit plan --stack <stack>`",
         "(the program run offline under Pulumi mocks). How to use the program: [provisioning.md](provisioning.md).",
         "`hybrid` spans two clouds: its primary on AWS, its standby on GCP (GCE members over three zones behind an",
-        "internal TCP load balancer, a GCS bucket with a locked retention policy), and Route 53 failing over from the",
-        "AWS NLB's name to the GCP load balancer's address ([the mixed stack](provisioning.md#gcp-regions-and-the-mixed-stack)).",
+        "internal TCP load balancer, a GCS bucket with a locked retention policy), and Route 53 failing over from",
+        "the AWS NLB's name to the GCP load balancer's address",
+        "([the mixed stack](provisioning.md#gcp-regions-and-the-mixed-stack)).",
     ]
     for stack, (plan, spec) in plans.items():
         members = sum(region.members for region in spec.regions)
