@@ -10,7 +10,7 @@
    move aside, restore, start, verify counts and hashkv, re-bind leases) against the floor: stop the
    members, `snapshot restore` per member (in parallel) from a local file, start, wait until all are healthy.
 
-    .venv/bin/python benchmarks/backup_restore.py [--megabytes 256] [--target rsync|s3]
+    .venv/bin/python benchmarks/backup_restore.py [--megabytes 256] [--target rsync|s3] [--tasks]
 
 Runs only on loopback and takes down everything it starts.
 """
@@ -55,11 +55,16 @@ def load(url: str, megabytes: int, clients: int = 8) -> float:
     return time.perf_counter() - start
 
 
-def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    """Seconds the playbook took, and the reports it handed over."""
+def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str], tasks: bool = False) -> tuple[float, dict[str, Any]]:
+    """Seconds the playbook took, and the reports it handed over; with `tasks`, each task's line as it ends
+    (its seconds: where the time above the floor goes)."""
     start = time.perf_counter()
     run = run_playbook(
-        playbook_path(ROOT, name), lab.paths.inventory, extravars, lab.paths.root / "runs", lambda _: None
+        playbook_path(ROOT, name),
+        lab.paths.inventory,
+        extravars,
+        lab.paths.root / "runs",
+        print if tasks else lambda _: None,
     )
     elapsed = time.perf_counter() - start
     if not run.ok:
@@ -121,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, default=256)
     parser.add_argument("--target", choices=["rsync", "s3"], default="rsync", help="the backup target type to time")
+    parser.add_argument("--tasks", action="store_true", help="print each playbook task's line with its seconds")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="drkit-bench-backup-"))
     lab = Lab.prepare(local_plan(27000), work / "lab")
@@ -136,7 +142,7 @@ def main() -> None:
         if args.target == "s3" and not lab.plan.s3_port:
             raise SystemExit("the local stack has no s3 target: nothing to time")
         floor_b, snapshot = floor_backup(lab, work, args.target)
-        ours_b, _ = drkit_playbook(lab, "backup", {"drkit_backup_to": args.target})
+        ours_b, _ = drkit_playbook(lab, "backup", {"drkit_backup_to": args.target}, args.tasks)
         transfer = "one boto3 upload" if args.target == "s3" else "rsync"
         print(
             f"backup to {args.target}: drkit {ours_b:.2f}s;"
@@ -145,7 +151,7 @@ def main() -> None:
         print(f"        ratio {ours_b / floor_b:.2f}x")
 
         ours_r, stats = drkit_playbook(
-            lab, "restore", {"drkit_restore_confirm": "yes", "drkit_restore_target": args.target}
+            lab, "restore", {"drkit_restore_confirm": "yes", "drkit_restore_target": args.target}, args.tasks
         )
         down = float(stats["drkit_restore_report"]["seconds_down"])
         floor_r = floor_restore(lab, snapshot, work)

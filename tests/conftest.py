@@ -15,6 +15,35 @@ from drkit.policy.catalog import PolicySet
 from drkit.spec.stackfile import SPEC_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The fixtures that start real processes (a lab, a witness etcd, a guard, an installed runtime): a test that
+# takes one, and every test of a *_live.py module, is `live` (registered in pyproject.toml).
+LIVE_FIXTURES = frozenset(
+    {
+        "lab",
+        "live_lab",
+        "running_lab",
+        "lab_factory",
+        "failover_lab",
+        "pair",
+        "drill_lab",
+        "guarded",
+        "ns_lab",
+        "witness",
+        "etcd",
+        "etcds",
+        "installed",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name.endswith("_live.py") or fixtures & LIVE_FIXTURES:
+            item.add_marker(pytest.mark.live)
+
+
 STACKS = ROOT / "stacks"
 # Waiver expiry is judged against this date in tests, so results do not change with the calendar.
 TODAY = date(2026, 11, 22)

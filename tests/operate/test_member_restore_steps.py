@@ -5,6 +5,9 @@ tests run the same steps against the lab)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,35 @@ def test_healthy_is_recorded_once_the_member_answers_and_a_member_that_never_doe
     assert healthy["phase"] == "healthy" and member.journal()["phase"] == "healthy"
     with pytest.raises(RestoreStepError, match=r"did not answer healthy within 0\.05s"):
         healthy_step(member.journal_path, journal, lambda: False, timeout=0.05, poll=0.01)
+
+
+def _read_step(journal: Path) -> dict[str, object]:
+    """The module's read step, run by Ansible itself on localhost (as the restore playbook runs it)."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible")), "localhost", "-c", "local", "-i", "localhost,",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "drkit.registry.member_restore",
+         "-a", f"step=read journal={journal} data_dir={journal.parent / 'data'}"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(root / "playbooks" / "collections"),
+             "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"},
+    )  # fmt: skip
+    outcome: dict[str, object] = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return outcome
+
+
+def test_the_read_step_returns_the_journal_and_changes_nothing(tmp_path: Path) -> None:
+    assert _read_step(tmp_path / "journal.json")["journal"] == {}
+    journal = {"snapshot_id": "local-lab-east-20261207T114427Z", "phase": "moved", "moved_aside": ["/x.pre"]}
+    (tmp_path / "journal.json").write_text(json.dumps(journal))
+    outcome = _read_step(tmp_path / "journal.json")
+    assert outcome["journal"] == journal and outcome["changed"] is False
+    assert json.loads((tmp_path / "journal.json").read_text()) == journal
+
+
+def test_a_journal_that_is_not_json_fails_the_step_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "journal.json").write_text("{half")
+    outcome = _read_step(tmp_path / "journal.json")
+    assert outcome.get("failed") is True
+    assert f"cannot read the restore journal {tmp_path / 'journal.json'}" in str(outcome["msg"])
+    assert (tmp_path / "journal.json").read_text() == "{half"  # kept as it was

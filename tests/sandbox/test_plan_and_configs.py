@@ -141,6 +141,11 @@ def test_inventory_names_every_member_with_the_shared_variables(plan: LabPlan, t
     assert set(regions["region_lab_west"]["hosts"]) == {"lab-west-1", "lab-west-2", "lab-west-3"}
     target = data["all"]["children"]["backup_targets"]["hosts"]["lab-rsync"]
     assert target["drkit_rsync_url"] == "rsync://127.0.0.1:30013/drkit-backups/local"
+    # One interpreter path per host, as on real hosts (Mitogen would otherwise run them one at a time).
+    members = [h for region in regions.values() for h in region["hosts"].values()]
+    interpreters = {h["ansible_python_interpreter"] for h in [*members, target]}
+    assert len(interpreters) == len(members) + 1
+    assert all(i.startswith(str(tmp_path / "python")) for i in interpreters)
 
 
 def test_binaries_by_version() -> None:

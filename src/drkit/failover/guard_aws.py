@@ -71,9 +71,8 @@ def member_leads(member: registry.Cluster) -> bool:
     url = member.urls[0]
     gateway = Gateway(url, timeout=1.0, cacert=member.cacert, cert=member.cert, key=member.key)
     try:
-        status = gateway.call("/v3/maintenance/status", {})
-        return bool(status.get("leader")) and str(status["leader"]) == str(status["header"]["member_id"])
-    except (GatewayError, KeyError):
+        return gateway.status().is_leader
+    except GatewayError:
         return False
 
 

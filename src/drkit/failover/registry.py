@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,17 +93,7 @@ def _gateway(cluster: Cluster, url: str, timeout: float) -> Gateway:
 
 def _health(cluster: Cluster, url: str, timeout: float) -> tuple[bool, bool]:
     """(answers, healthy) for one member, from etcd's own /health."""
-    context = _gateway(cluster, url, timeout)._context  # the same TLS settings as every other call
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout, context=context) as response:
-            body = json.loads(response.read())
-    except urllib.error.HTTPError:
-        return True, False  # it answered: 503 without a leader
-    except OSError:
-        return False, False
-    except ValueError:
-        return True, False
-    return True, body.get("health") == "true"
+    return _gateway(cluster, url, timeout).health()
 
 
 def health(cluster: Cluster, timeout: float = 1.0) -> RegionHealth:
@@ -116,8 +104,7 @@ def health(cluster: Cluster, timeout: float = 1.0) -> RegionHealth:
         healthy += ok
         if ok and not revision:
             with contextlib.suppress(GatewayError):
-                status = _gateway(cluster, url, timeout).call("/v3/maintenance/status", {})
-                revision = int(status["header"]["revision"])
+                revision = _gateway(cluster, url, timeout).status().revision
     return RegionHealth(cluster.region, len(cluster.urls), answering, healthy, revision)
 
 
@@ -127,9 +114,8 @@ def raft_terms(cluster: Cluster, timeout: float = 1.0) -> dict[str, int]:
     reset by a restart would hide."""
     terms = {}
     for url in cluster.urls:
-        with contextlib.suppress(GatewayError, KeyError, ValueError):
-            status = _gateway(cluster, url, timeout).call("/v3/maintenance/status", {})
-            terms[url] = int(status.get("raftTerm", status["header"].get("raft_term", 0)))
+        with contextlib.suppress(GatewayError):
+            terms[url] = _gateway(cluster, url, timeout).status().raft_term
     return terms
 
 

@@ -25,7 +25,9 @@ make_importable()
 from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import (  # noqa: E402
     Gateway,
     GatewayError,
+    MemberStatus,
     b64,
+    prefix_range,
 )
 
-__all__ = ["COLLECTIONS", "Gateway", "GatewayError", "b64", "make_importable"]
+__all__ = ["COLLECTIONS", "Gateway", "GatewayError", "MemberStatus", "b64", "make_importable", "prefix_range"]

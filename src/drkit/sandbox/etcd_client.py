@@ -1,48 +1,45 @@
-"""Talk to etcd members over their HTTP/JSON gateway (/v3/...), which 3.4 and 3.5 both serve.
+"""The lab's, drills' and benchmarks' etcd calls, as functions of a member's URL, over drkit's one client.
 
-Enough for health, status, probes and workloads without a gRPC client library; operations that etcd only
-offers through etcdctl (snapshots, member changes, make-mirror) use the real etcdctl.
+Every call goes through the collection's gateway client (drkit.operate.collection.Gateway: HTTP/JSON
+/v3/..., which 3.4 and 3.5 both serve; TLS, errors and prefix ranges live there); this module only names
+the calls a lab makes and gives them plain-typed answers. Operations etcd only offers through etcdctl
+(snapshots, member changes, make-mirror, hashkv) use the real etcdctl.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from drkit.operate.collection import Gateway, GatewayError, MemberStatus, b64, prefix_range
 
-class EtcdUnavailableError(Exception):
-    """The member did not answer (down, paused, or no quorum)."""
+# The member did not answer (down, paused, or no quorum), or answered with an error.
+EtcdUnavailableError = GatewayError
 
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+__all__ = ["EtcdUnavailableError", "MemberStatus", "WriteHeader"]
 
 
 def _call(url: str, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            result: dict[str, Any] = json.loads(response.read())
-    except (urllib.error.URLError, OSError, TimeoutError, json.JSONDecodeError) as error:
-        raise EtcdUnavailableError(f"{url}: {error}") from None
-    if "error" in result:
-        raise EtcdUnavailableError(f"{url}: {result['error']}")
-    return result
+    return Gateway(url, timeout=timeout).call(path, body)
+
+
+def _key(text: str) -> str:
+    return b64(text.encode())
+
+
+def _range(prefix: str) -> dict[str, str]:
+    start, end = prefix_range(prefix.encode())
+    return {"key": b64(start), "range_end": b64(end)}
+
+
+def _text(encoded: str) -> str:
+    return base64.b64decode(encoded).decode()
 
 
 def healthy(url: str, timeout: float = 1.0) -> bool:
     """etcd's own /health: true when the member has a leader and serves reads."""
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=timeout) as response:
-            return bool(json.loads(response.read()).get("health") == "true")
-    except (urllib.error.URLError, OSError, TimeoutError, json.JSONDecodeError):
-        return False
+    return Gateway(url, timeout=timeout).health()[1]
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class WriteHeader:
 
 def put_acknowledged(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None = None) -> WriteHeader:
     """Write a key; returns the response header of the acknowledgement."""
-    body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
+    body: dict[str, Any] = {"key": _key(key), "value": _key(value)}
     if lease is not None:
         body["lease"] = str(lease)
     header = _call(url, "/v3/kv/put", body, timeout)["header"]
@@ -70,24 +67,20 @@ def put(url: str, key: str, value: str, timeout: float = 2.0, lease: int | None 
 
 
 def get(url: str, key: str, timeout: float = 2.0) -> str | None:
-    kvs = _call(url, "/v3/kv/range", {"key": _b64(key)}, timeout).get("kvs", [])
-    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+    kvs = _call(url, "/v3/kv/range", {"key": _key(key)}, timeout).get("kvs", [])
+    return _text(kvs[0].get("value", "")) if kvs else None
 
 
 def count(url: str, prefix: str, timeout: float = 5.0) -> int:
     """Keys under `prefix` (all keys for the empty prefix)."""
-    start = prefix or "\0"
-    end = _prefix_end(prefix)
-    result = _call(url, "/v3/kv/range", {"key": _b64(start), "range_end": _b64(end), "count_only": True}, timeout)
-    return int(result.get("count", 0))
+    return Gateway(url, timeout=timeout).count(prefix.encode())[0]
 
 
 def delete_prefix(url: str, prefix: str, timeout: float = 10.0) -> int:
     """Delete every key under `prefix` (never the whole keyspace); returns how many were deleted."""
     if not prefix:
         raise ValueError("delete_prefix needs a prefix")
-    result = _call(url, "/v3/kv/deleterange", {"key": _b64(prefix), "range_end": _b64(_prefix_end(prefix))}, timeout)
-    return int(result.get("deleted", 0))
+    return int(_call(url, "/v3/kv/deleterange", _range(prefix), timeout).get("deleted", 0))
 
 
 def compact(url: str, revision: int, timeout: float = 10.0) -> None:
@@ -95,14 +88,8 @@ def compact(url: str, revision: int, timeout: float = 10.0) -> None:
     _call(url, "/v3/kv/compaction", {"revision": str(revision), "physical": True}, timeout)
 
 
-def _prefix_end(prefix: str) -> str:
-    if not prefix:
-        return "\0"
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 def grant_lease(url: str, ttl_seconds: int, timeout: float = 2.0) -> int:
-    return int(_call(url, "/v3/lease/grant", {"TTL": str(ttl_seconds)}, timeout)["ID"])
+    return Gateway(url, timeout=timeout).grant(ttl_seconds)
 
 
 def keep_alive(url: str, lease: int, timeout: float = 2.0) -> int:
@@ -113,50 +100,25 @@ def keep_alive(url: str, lease: int, timeout: float = 2.0) -> int:
 
 def lease_of(url: str, key: str, timeout: float = 2.0) -> int:
     """The lease a key is bound to (0: none); -1 when the key does not exist."""
-    kvs = _call(url, "/v3/kv/range", {"key": _b64(key)}, timeout).get("kvs", [])
+    kvs = _call(url, "/v3/kv/range", {"key": _key(key)}, timeout).get("kvs", [])
     return int(kvs[0].get("lease", 0)) if kvs else -1
 
 
 def time_to_live(url: str, lease: int, timeout: float = 2.0) -> int:
     """Seconds the lease has left; -1 when it does not exist."""
-    return int(_call(url, "/v3/lease/timetolive", {"ID": str(lease)}, timeout).get("TTL", -1))
+    return Gateway(url, timeout=timeout).time_to_live(lease)
 
 
 def values(url: str, prefix: str, timeout: float = 10.0) -> dict[str, str]:
-    """Every key under `prefix` with its value."""
-    body = {"key": _b64(prefix or "\0"), "range_end": _b64(_prefix_end(prefix))}
-    kvs = _call(url, "/v3/kv/range", body, timeout).get("kvs", [])
-    return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+    """Every key under `prefix` with its value (paged: a large prefix comes back whole)."""
+    records = Gateway(url, timeout=timeout).key_values(prefix.encode())
+    return {_text(record["key"]): _text(record.get("value", "")) for record in records}
 
 
 def cluster_id(url: str, timeout: float = 2.0) -> str:
     """The ID of the cluster the member belongs to, from a read's response header (nothing is written)."""
-    return str(_call(url, "/v3/kv/range", {"key": _b64("/"), "count_only": True}, timeout)["header"]["cluster_id"])
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    member_id: str
-    leader_id: str
-    version: str
-    raft_index: int
-    db_size: int
-    revision: int
-    raft_term: int = 0  # bumped by every election: a jump says the members fought over leadership
-
-    @property
-    def is_leader(self) -> bool:
-        return self.member_id == self.leader_id
+    return str(_call(url, "/v3/kv/range", {"key": _key("/"), "count_only": True}, timeout)["header"]["cluster_id"])
 
 
 def status(url: str, timeout: float = 1.0) -> MemberStatus:
-    result = _call(url, "/v3/maintenance/status", {}, timeout)
-    return MemberStatus(
-        member_id=str(result["header"]["member_id"]),
-        leader_id=str(result.get("leader", "0")),
-        version=str(result.get("version", "?")),
-        raft_index=int(result.get("raftIndex", 0)),
-        db_size=int(result.get("dbSize", 0)),
-        revision=int(result["header"].get("revision", 0)),
-        raft_term=int(result.get("raftTerm", result["header"].get("raft_term", 0))),
-    )
+    return Gateway(url, timeout=timeout).status()

@@ -17,8 +17,14 @@ from drkit.operate.inventory_contract import (
     host_vars,
 )
 from drkit.operate.schedule import backup_schedule_vars
+from drkit.sandbox.interpreters import host_interpreter
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import LabPlan
+
+
+def _local(paths: LabPaths, host: str) -> dict[str, str]:
+    # Modules run with drkit's own interpreter (no discovery, no warning), by a path of the host's own.
+    return {"ansible_connection": "local", "ansible_python_interpreter": host_interpreter(paths, host)}
 
 
 def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
@@ -28,9 +34,7 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
         hosts = {}
         for member in region.members:
             hosts[member.name] = {
-                "ansible_connection": "local",
-                # Modules run with the interpreter that runs Ansible: no discovery, no warning.
-                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                **_local(paths, member.name),
                 **host_vars(
                     MemberVars(
                         drkit_member_name=member.name,
@@ -79,8 +83,7 @@ def inventory(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
                 "endpoint": {
                     "hosts": {
                         "lab-endpoint": {
-                            "ansible_connection": "local",
-                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                            **_local(paths, "lab-endpoint"),
                             **host_vars(
                                 EndpointVars(
                                     drkit_endpoint_url=f"http://127.0.0.1:{plan.endpoint_port}",
@@ -103,10 +106,9 @@ LAB_S3_REGION = "us-east-1"
 def backup_hosts(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
     """The rsync daemon and, when the spec has an s3 target, the lab's S3 endpoint: the same variables the
     cloud inventory gives its targets (drkit.provision.inventory), plus the endpoint URL override."""
-    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     hosts: dict[str, Any] = {
         "lab-rsync": {
-            **local,
+            **_local(paths, "lab-rsync"),
             **host_vars(
                 RsyncTargetVars(
                     drkit_rsync_url=f"rsync://127.0.0.1:{plan.rsync_port}/{plan.rsync_module}{plan.rsync_path}",
@@ -117,7 +119,7 @@ def backup_hosts(plan: LabPlan, paths: LabPaths) -> dict[str, Any]:
     }
     if plan.s3_port:
         hosts["lab-s3"] = {
-            **local,
+            **_local(paths, "lab-s3"),
             **host_vars(
                 S3TargetVars(
                     drkit_s3_bucket=plan.s3_bucket,

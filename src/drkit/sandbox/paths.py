@@ -90,6 +90,10 @@ class LabPaths:
     def inventory(self) -> Path:
         return self.root / "inventory.yml"
 
+    def interpreter_env(self, host: str) -> Path:
+        """A link to drkit's own Python environment, one per inventory host (see sandbox.interpreters)."""
+        return self.root / "python" / host
+
     @property
     def endpoint_state(self) -> Path:
         """Which regions the endpoint serves, so a restarted HAProxy keeps a failover's choice."""

@@ -1,7 +1,9 @@
-"""etcd's HTTP/JSON gateway (/v3/...), served by 3.4 and 3.5 alike.
+"""etcd's HTTP/JSON gateway (/v3/...), served by 3.4 and 3.5 alike: drkit's one etcd client.
 
-Used where etcdctl falls short: 3.4's etcdctl cannot count keys without listing them, and re-binding
-thousands of keys to a lease needs batched transactions rather than one etcdctl process per key.
+The playbooks' modules use it where etcdctl falls short (3.4's etcdctl cannot count keys without listing
+them; re-binding thousands of keys to a lease needs batched transactions, not one etcdctl per key), and the
+drkit package imports this very file (drkit.operate.collection) for the failover engine, the guards, the
+lab, drills and benchmarks: one place for TLS, errors, prefix ranges, health and status.
 Standard library only: this file ships to the hosts a module runs on.
 """
 
@@ -12,6 +14,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 # Keys per transaction when re-binding: well under etcd's default --max-txn-ops (128).
@@ -46,6 +49,23 @@ def prefix_range(prefix: bytes) -> tuple[bytes, bytes]:
         return prefix, b"\0"
     end[-1] += 1
     return prefix, bytes(end)
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    """One member's own view (maintenance status)."""
+
+    member_id: str
+    leader_id: str  # "0" while it knows no leader
+    version: str
+    raft_index: int
+    db_size: int
+    revision: int
+    raft_term: int = 0  # bumped by every election: a jump says the members fought over leadership
+
+    @property
+    def is_leader(self) -> bool:
+        return self.member_id == self.leader_id
 
 
 class Gateway:
@@ -87,6 +107,36 @@ class Gateway:
         if "error" in result:
             raise GatewayError(f"{self.url}{path}: {result['error']}")
         return result
+
+    def health(self) -> tuple[bool, bool]:
+        """(answers, healthy) from etcd's own /health: healthy when the member has a leader and serves reads;
+        a member without a leader still answers (HTTP 503)."""
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=self.timeout, context=self._context) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError:
+            return True, False
+        except OSError:  # refused, reset, timed out (URLError is an OSError)
+            return False, False
+        except ValueError:
+            return True, False
+        return True, body.get("health") == "true"
+
+    def status(self) -> MemberStatus:
+        result = self.call("/v3/maintenance/status", {})
+        header = result.get("header", {})
+        try:
+            return MemberStatus(
+                member_id=str(header["member_id"]),
+                leader_id=str(result.get("leader", "0")),
+                version=str(result.get("version", "?")),
+                raft_index=int(result.get("raftIndex", 0)),
+                db_size=int(result.get("dbSize", 0)),
+                revision=int(header.get("revision", 0)),
+                raft_term=int(result.get("raftTerm", header.get("raft_term", 0))),
+            )
+        except (KeyError, ValueError) as error:
+            raise GatewayError(f"{self.url}/v3/maintenance/status: unexpected answer ({error})") from None
 
     def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
         """Keys under `prefix` at `revision` (0: now) and the cluster's current revision."""

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-"""Ansible module: one step of one member's journaled restore (stop, or restore and start)."""
+"""Ansible module: one step of one member's journaled restore (read the journal, stop, restore and start, healthy)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ description:
   - C(step=restore) moves the data dir aside (never deletes it), restores the snapshot into a new data dir
     with the new cluster token, puts it in place and starts the member, recording each phase.
   - C(step=healthy) waits until the member answers healthy and records it.
+  - C(step=read) changes nothing and returns the member's journal (empty when there is none), so a run can
+    tell an unfinished restore from a new one before it picks a snapshot.
   - Run C(stop) on every member before C(restore) on any, so no member starts beside an old one.
   - A re-run after an interruption resumes from the journal.
 options:
   step:
     description: Which step.
     type: str
-    choices: [stop, restore, healthy]
+    choices: [read, stop, restore, healthy]
     required: true
   journal:
     description: The journal file (JSON), created by the stop step.
@@ -46,7 +48,9 @@ options:
     type: int
     default: 60
   restore_command:
-    description: The snapshot restore command up to its C(--data-dir) argument, which the module adds.
+    description:
+      - The snapshot restore command up to its C(--data-dir) argument, which the module adds (etcdctl's;
+        see O(etcdutl)).
     type: list
     elements: str
   health_command:
@@ -57,6 +61,8 @@ options:
     description: Seconds to wait for the member to answer healthy.
     type: int
     default: 120
+extends_documentation_fragment:
+  - drkit.registry.etcd_tools
 author: drkit maintainers
 """
 
@@ -81,6 +87,10 @@ from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_tools import (  # noqa: E402
+    ETCDUTL_ARGUMENT,
+    snapshot_command,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.member_restore import (  # noqa: E402
     RestoreStepError,
     healthy_step,
@@ -93,7 +103,7 @@ from ansible_collections.drkit.registry.plugins.module_utils.member_restore impo
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "step": {"type": "str", "choices": ["stop", "restore", "healthy"], "required": True},
+            "step": {"type": "str", "choices": ["read", "stop", "restore", "healthy"], "required": True},
             "journal": {"type": "path", "required": True},
             "opening": {"type": "dict", "default": {}},
             "data_dir": {"type": "path", "required": True},
@@ -104,6 +114,7 @@ def main() -> None:
             "restore_command": {"type": "list", "elements": "str"},
             "health_command": {"type": "list", "elements": "str"},
             "health_timeout": {"type": "int", "default": 120},
+            **ETCDUTL_ARGUMENT,
         },
         required_if=[
             ("step", "stop", ("stop_command", "client_url")),
@@ -114,13 +125,19 @@ def main() -> None:
     )
     params = module.params
     journal_path = Path(params["journal"])
-    journal = json.loads(journal_path.read_text("utf-8")) if journal_path.exists() else {}
+    try:
+        journal = json.loads(journal_path.read_text("utf-8")) if journal_path.exists() else {}
+    except (OSError, ValueError) as error:
+        # Never guessed past: the journal is what says which data dirs were moved aside.
+        module.fail_json(msg=f"cannot read the restore journal {journal_path}: {error}; nothing was changed")
 
     def run(argv: list[str]) -> None:
         rc, out, err = module.run_command(argv)
         if rc != 0:
             raise RestoreStepError(f"{shlex.join(argv)} exited {rc}: {(err or out).strip()[-500:]}")
 
+    if params["step"] == "read":
+        module.exit_json(changed=False, journal=journal)
     try:
         if params["step"] == "stop":
             url = urlsplit(params["client_url"])
@@ -145,7 +162,9 @@ def main() -> None:
                 journal_path,
                 journal,
                 Path(params["data_dir"]),
-                restore_into=lambda into: run([*params["restore_command"], "--data-dir", str(into)]),
+                restore_into=lambda into: run(
+                    [*snapshot_command(params["restore_command"], params["etcdutl"]), "--data-dir", str(into)]
+                ),
                 start=lambda: run(shlex.split(params["start_command"])),
             )
     except (RestoreStepError, OSError) as error:

@@ -37,7 +37,7 @@ options:
     type: path
     required: true
   status_command:
-    description: The command that reads a snapshot file, e.g. C([etcdutl, snapshot, status]).
+    description: The command that reads a snapshot file, e.g. C([etcdctl, snapshot, status]) (see O(etcdutl)).
     type: list
     elements: str
     required: true
@@ -51,6 +51,8 @@ options:
         hard-linked into O(dest) instead of fetched and verified again. Fetched as usual when it cannot be
         linked.
     type: path
+extends_documentation_fragment:
+  - drkit.registry.etcd_tools
 author: drkit maintainers
 """
 
@@ -78,6 +80,10 @@ unreachable_targets: {description: Targets that could not be listed, returned: a
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_tools import (  # noqa: E402
+    ETCDUTL_ARGUMENT,
+    snapshot_command,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.fetch import (  # noqa: E402
     Outcome,
     Source,
@@ -98,6 +104,7 @@ def main() -> None:
             "status_command": {"type": "list", "elements": "str", "required": True},
             "fallback": {"type": "bool", "default": True},
             "share_from": {"type": "path"},
+            **ETCDUTL_ARGUMENT,
         },
         supports_check_mode=False,
     )
@@ -140,7 +147,7 @@ def fetch_from_targets(params: dict[str, Any], rsync_bin: str) -> Outcome:
         params["region"],
         params["snapshot"],
         params["dest"],
-        params["status_command"],
+        snapshot_command(params["status_command"], params["etcdutl"]),
         fallback=params["fallback"] and params["snapshot"] == "latest",
     )
 

@@ -18,7 +18,7 @@ options:
     elements: str
     required: true
   status_command:
-    description: The command that reads a snapshot file, e.g. C([etcdutl, snapshot, status]).
+    description: The command that reads a snapshot file, e.g. C([etcdctl, snapshot, status]) (see O(etcdutl)).
     type: list
     elements: str
     required: true
@@ -41,6 +41,7 @@ options:
     default: []
 extends_documentation_fragment:
   - drkit.registry.etcd_gateway
+  - drkit.registry.etcd_tools
 author: drkit maintainers
 """
 
@@ -67,6 +68,10 @@ from ansible_collections.drkit.registry.plugins.module_utils.etcd_gateway import
     Gateway,
     GatewayError,
 )
+from ansible_collections.drkit.registry.plugins.module_utils.etcd_tools import (  # noqa: E402
+    ETCDUTL_ARGUMENT,
+    snapshot_command,
+)
 from ansible_collections.drkit.registry.plugins.module_utils.snapshot_take import (  # noqa: E402
     SnapshotError,
     take_snapshot,
@@ -77,6 +82,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             **GATEWAY_ARGUMENTS,
+            **ETCDUTL_ARGUMENT,
             "etcdctl": {"type": "list", "elements": "str", "required": True},
             "status_command": {"type": "list", "elements": "str", "required": True},
             "staging": {"type": "path", "required": True},
@@ -91,7 +97,7 @@ def main() -> None:
     try:
         manifest = take_snapshot(
             [*params["etcdctl"], f"--endpoints={params['url']}", "snapshot", "save"],
-            params["status_command"],
+            snapshot_command(params["status_command"], params["etcdutl"]),
             Path(params["staging"]),
             params["snapshot_id"],
             params["describe"],
