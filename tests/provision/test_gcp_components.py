@@ -229,3 +229,21 @@ def test_what_gcp_does_not_have_yet_is_refused(
 def test_a_gcp_region_needs_the_project_in_the_stack_config(stack_spec: Callable[..., Spec]) -> None:
     with pytest.raises(ProvisionError, match="no gcp:project"):
         offline.run_offline(stack_spec("hybrid"), "hybrid", {})
+
+
+def test_drkits_tags_as_gcp_labels_and_back() -> None:
+    from drkit.provision import tags
+
+    labels = tags.labels("Hybrid", "us-central1", "registry-cluster", role="member", member="us-central1-1")
+    assert labels == {
+        "drkit-stack": "hybrid",  # GCP label values are lower case
+        "drkit-region": "us-central1",
+        "drkit-component": "registry-cluster",
+        "drkit-role": "member",
+        "drkit-member": "us-central1-1",
+    }
+    assert all(key.replace("-", "").isalnum() and key.islower() for key in labels)
+    back = tags.from_labels({**labels, "team": "platform"})
+    assert back["drkit:role"] == "member" and back["drkit:member"] == "us-central1-1" and back["team"] == "platform"
+    resource = PlannedResource("urn:x", GCE, "m", {"labels": labels, "zone": "us-central1-b"})
+    assert resource.tags["drkit:region"] == "us-central1" and resource.az == "us-central1-b"
