@@ -11,8 +11,8 @@ elsewhere, so any machine with credentials can run a failover:
 - the endpoint: Route 53 serves GCP regions too, so set_serving goes to the AWS control plane (MixedControlPlane).
 
 Every action returns a FenceAction, also when GCP refused or could not be reached (ok=False, the error in the
-detail). A GCP firewall change applies to new connections; an old primary's clients with connections open
-before the cut may keep them until they close, which is why the engine stops members first.
+detail). GCP's firewall is stateful: a client connection tracked before the cut may outlive it until it
+closes or times out (as with AWS security groups), one reason the engine stops the members too.
 """
 
 from __future__ import annotations
