@@ -247,3 +247,27 @@ def test_drkits_tags_as_gcp_labels_and_back() -> None:
     assert back["drkit:role"] == "member" and back["drkit:member"] == "us-central1-1" and back["team"] == "platform"
     resource = PlannedResource("urn:x", GCE, "m", {"labels": labels, "zone": "us-central1-b"})
     assert resource.tags["drkit:region"] == "us-central1" and resource.az == "us-central1-b"
+
+
+def test_a_member_added_after_the_first_up_joins_the_running_gcp_cluster(stack_spec: Callable[..., Spec]) -> None:
+    """As on AWS: with drkit:bootstrapMembers recorded, members past that count start with state existing and
+    wait for the member playbook's `member add`; the bootstrap members keep their initial cluster."""
+    import yaml
+
+    regions = [
+        {"name": "us-east-1", "provider": "aws", "role": "primary", "availabilityZones": 3},
+        {"name": "us-central1", "provider": "gcp", "role": "standby", "availabilityZones": 3, "members": 5},
+    ]
+    spec = stack_spec("hybrid", {"regions": regions, "registry": {"members": 3}})
+    config = {**program_config("hybrid"), "drkit:bootstrapMembers": {"us-central1": 3}}
+    plan = offline.run_offline(spec, "hybrid", config)
+
+    def env(member: PlannedResource) -> str:
+        data = yaml.safe_load(member.props["metadata"]["user-data"].removeprefix("#cloud-config\n"))
+        return next(f["content"] for f in data["write_files"] if f["path"] == "/etc/drkit/etcd.env")
+
+    members = gce_members(plan)
+    assert [("STATE=existing" in env(m)) for m in members] == [False, False, False, True, True]
+    assert "ETCD_INITIAL_CLUSTER=us-central1-1=https://10.41.0.10:2380,us-central1-2" in env(members[0])
+    assert "us-central1-4=" not in env(members[0]) and "us-central1-4=https://10.41.0.11:2380" in env(members[3])
+    assert plan.outputs["bootstrapMembers"]["us-central1"] == 3

@@ -131,19 +131,7 @@ class RegistryCluster(pulumi.ComponentResource):
     # Helpers -------------------------------------------------------------------------------------------------
 
     def _bootstrap_members(self) -> int:
-        """How many members formed the cluster: drkit:bootstrapMembers once written down, else (the stack's
-        first `pulumi up`) every member the spec asks for."""
-        region = self.args.region
-        recorded = stack_config.bootstrap_members(region.name)
-        if recorded is None:
-            return region.members
-        if recorded > region.members:
-            raise ProvisionError(
-                f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
-                f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
-                " count never changes after the first `pulumi up`; lower regions[].members only down to it"
-            )
-        return recorded
+        return bootstrap_count(self.args.region)
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self.provider, **kwargs)
@@ -626,6 +614,21 @@ class RegistryCluster(pulumi.ComponentResource):
     @property
     def member_endpoints(self) -> str:
         return client_endpoints(self.placements, self.args.registry.client_port, self.scheme)
+
+
+def bootstrap_count(region: Region) -> int:
+    """How many members formed the region's cluster: drkit:bootstrapMembers once written down, else (the
+    stack's first `pulumi up`) every member the spec asks for. The same on AWS and GCP."""
+    recorded = stack_config.bootstrap_members(region.name)
+    if recorded is None:
+        return region.members
+    if recorded > region.members:
+        raise ProvisionError(
+            f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
+            f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
+            " count never changes after the first `pulumi up`; lower regions[].members only down to it"
+        )
+    return recorded
 
 
 def member_policy(buckets: list[str], keys: list[str], secrets: list[str], promoting_stack: str = "") -> str:

@@ -32,10 +32,12 @@ from drkit.provision.layout import (
     MemberPlacement,
     client_endpoints,
     initial_cluster,
+    join_initial_cluster,
+    joins_running_cluster,
     place_members,
     resource_prefix,
 )
-from drkit.provision.registry_cluster import RegistryClusterArgs
+from drkit.provision.registry_cluster import RegistryClusterArgs, bootstrap_count
 from drkit.provision.tls import IssuedCertificate, issue, secret
 
 TYPE = "drkit:provision:GcpRegistryCluster"
@@ -87,7 +89,7 @@ class GcpRegistryCluster(pulumi.ComponentResource):
         self.tag = member_tag(args.stack)
         self.network = create_gcp_network(args.stack, region, gcp_zones(region, provider), self, provider)
         self.placements = place_members(region, self.network.subnets)
-        self.bootstrap_members = len(self.placements)
+        self.bootstrap_members = bootstrap_count(region)
         self.lb_address = load_balancer_address(self.network.cidr)
         self.transfer_bucket_name = ""  # Ansible reaches GCE members over IAP/SSH, no transfer bucket
         self._kms()
@@ -321,6 +323,7 @@ class GcpRegistryCluster(pulumi.ComponentResource):
                 data_device=f"/dev/disk/by-id/google-{DATA_DEVICE_NAME}",
                 etcd_env=self._etcd_environment(member),
                 role=self.args.region.role,
+                joining=joins_running_cluster(member, self.bootstrap_members),
                 cloud="gcp",
             )
             return cloud_init.member_user_data(boot)
@@ -337,8 +340,7 @@ class GcpRegistryCluster(pulumi.ComponentResource):
             "ETCD_LISTEN_METRICS_URLS": f"http://0.0.0.0:{registry.metrics_port}",
             "ETCD_ADVERTISE_CLIENT_URLS": f"{scheme}://{member.private_ip}:{registry.client_port}",
             "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"{scheme}://{member.private_ip}:{registry.peer_port}",
-            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements, registry.peer_port, scheme),
-            "ETCD_INITIAL_CLUSTER_STATE": "new",
+            **self._cluster_membership(member),
             "ETCD_INITIAL_CLUSTER_TOKEN": f"drkit-{self.args.stack}-{self.args.region.name}",
             "ETCD_HEARTBEAT_INTERVAL": str(round(registry.heartbeat_interval * 1000)),
             "ETCD_ELECTION_TIMEOUT": str(round(registry.election_timeout * 1000)),
@@ -347,6 +349,20 @@ class GcpRegistryCluster(pulumi.ComponentResource):
         if registry.tls:
             env |= cloud_init.etcd_tls_env()
         return env
+
+    def _cluster_membership(self, member: MemberPlacement) -> dict[str, str]:
+        """As on AWS: bootstrap members form the cluster (state new); a member added later joins the running
+        one (state existing) once the member playbook has `member add`ed it."""
+        port, scheme = self.args.registry.peer_port, self.scheme
+        if joins_running_cluster(member, self.bootstrap_members):
+            return {
+                "ETCD_INITIAL_CLUSTER": join_initial_cluster(self.placements, member, port, scheme),
+                "ETCD_INITIAL_CLUSTER_STATE": "existing",
+            }
+        return {
+            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
+            "ETCD_INITIAL_CLUSTER_STATE": "new",
+        }
 
     def _groups(self) -> list[gcp.compute.InstanceGroup]:
         """One unmanaged instance group per zone: a backend service balances over groups, not instances."""
