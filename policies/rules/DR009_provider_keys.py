@@ -38,9 +38,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     region (or a GCE machine type on an AWS one) passes the schema and fails only at `pulumi up`, after
     the other cloud's resources are half built. Per provider: the instance type has that cloud's form, the
     region name that cloud's form, and every zone named belongs to the region, in that cloud's form, with at
-    least availabilityZones of them; a GCP region names no AWS network keys (vpcId, subnetIds,
-    clientSecurityGroupIds), which the GCP program would otherwise ignore. A secret instance type is not read
-    (it cannot be judged here)."""
+    least availabilityZones of them; a gcs backup target is in a GCP region; a GCP region names no AWS network
+    keys (vpcId, subnetIds, clientSecurityGroupIds), which the GCP program would otherwise ignore. A secret
+    instance type is not read (it cannot be judged here)."""
+    yield from _bucket_regions(ctx)
     for region in ctx.spec.regions:
         if region.provider not in _EXAMPLES:
             continue  # local: the lab's names are labels
@@ -85,4 +86,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 f"region {region.name} spreads over {region.availability_zones} zones, {len(region.zones)} named",
                 (*at, "zones"),
+            )
+
+
+def _bucket_regions(ctx: RuleContext) -> Iterator[Finding]:
+    """A gcs target's bucket lives in a GCP region (an s3 target's in an AWS one): without a gcp region in the
+    spec, a gcs target's region defaults to the primary's, which may be an AWS name."""
+    for target in ctx.spec.backups.targets if ctx.spec.backups else ():
+        if target.type == "gcs" and not _GCP_REGION.match(target.region):
+            yield Finding(
+                f"gcs target in {target.region}: a GCS bucket needs a GCP region (like us-central1); name it in"
+                " the target's region",
+                ("backups", "targets", target.index, "region"),
             )
