@@ -61,6 +61,18 @@ class FakeCompute:
         self._maybe_fail("delete")
         self.firewalls.pop(name, None)
 
+    metadata: dict[str, str]
+    fingerprint = "f0"
+
+    def get_metadata(self, project: str) -> tuple[dict[str, str], str]:
+        self._maybe_fail("metadata")
+        return dict(getattr(self, "metadata", {})), self.fingerprint
+
+    def set_metadata(self, project: str, items: Mapping[str, str], fingerprint: str) -> None:
+        self._maybe_fail("set-metadata")
+        assert fingerprint == self.fingerprint, "a stale fingerprint: GCP answers 412"
+        self.metadata, self.fingerprint = dict(items), self.fingerprint + "+"
+
 
 ALLOW = {
     "name": "drkit-hybrid-us-central1-client",
@@ -205,11 +217,11 @@ def test_rest_compute_sends_the_documented_requests_without_a_network() -> None:
     assert sent[-1] == ("POST", f"{COMPUTE_API}/projects/{PROJECT}/global/firewalls", {"name": "x"})
 
 
-def test_the_cli_refuses_a_failover_of_a_stack_with_gcp_regions_before_touching_anything() -> None:
+def test_the_cli_asks_for_the_inventory_of_a_mixed_stack_too() -> None:
     from click.testing import CliRunner
 
     from drkit.cli import main
 
     result = CliRunner().invoke(main, ["failover", "--stack", "hybrid", "--to", "us-central1"])
     assert result.exit_code == 2
-    assert "has GCP regions (us-central1)" in result.output and "Traceback" not in result.output
+    assert "pass --inventory FILE" in result.output and "Traceback" not in result.output

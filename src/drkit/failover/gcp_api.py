@@ -34,6 +34,14 @@ class ComputeApi(Protocol):
 
     def delete_firewall(self, project: str, name: str) -> None: ...
 
+    def get_metadata(self, project: str) -> tuple[dict[str, str], str]:
+        """The project's common instance metadata as key -> value, and its fingerprint (for set_metadata)."""
+        ...
+
+    def set_metadata(self, project: str, items: Mapping[str, str], fingerprint: str) -> None:
+        """Replace the project's common metadata; GCP refuses it when `fingerprint` is stale (412)."""
+        ...
+
 
 # (method, url, JSON body or None) -> (HTTP status, parsed JSON body)
 Send = Callable[[str, str, Mapping[str, Any] | None], tuple[int, Any]]
@@ -92,3 +100,13 @@ class RestCompute:
 
     def delete_firewall(self, project: str, name: str) -> None:
         self._call("DELETE", f"projects/{project}/global/firewalls/{name}", missing_ok=True)
+
+    def get_metadata(self, project: str) -> tuple[dict[str, str], str]:
+        answer = self._call("GET", f"projects/{project}")
+        metadata = answer.get("commonInstanceMetadata") or {}
+        items = {str(item["key"]): str(item.get("value", "")) for item in metadata.get("items") or []}
+        return items, str(metadata.get("fingerprint", ""))
+
+    def set_metadata(self, project: str, items: Mapping[str, str], fingerprint: str) -> None:
+        body = {"fingerprint": fingerprint, "items": [{"key": k, "value": v} for k, v in sorted(items.items())]}
+        self._call("POST", f"projects/{project}/setCommonInstanceMetadata", body)
