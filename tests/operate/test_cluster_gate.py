@@ -13,10 +13,12 @@ import pytest
 from ansible_collections.drkit.registry.plugins.module_utils.cluster_gate import (
     Cluster,
     GateError,
+    MemberStatus,
     parse_hashkv,
     parse_health,
     parse_status,
     run_gate,
+    summarize,
 )
 
 URLS = ["http://127.0.0.1:24100", "http://127.0.0.1:24102", "http://127.0.0.1:24104"]
@@ -166,3 +168,31 @@ def test_another_member_dying_during_the_gate_fails_it() -> None:
     with pytest.raises(GateError) as failure:
         gate(cluster)
     assert failure.value.check == "hashkv" and f"no status from {URLS[2]}" in failure.value.detail
+
+
+def _status(url: str, member_id: int, leader_id: int, version: str = "3.4.23") -> MemberStatus:
+    return MemberStatus(url, member_id, leader_id, version, 40, 40, 2, cluster_id=3373310388238724670)
+
+
+def test_the_summary_reads_from_a_healthy_leader() -> None:
+    statuses = [_status(URLS[i], IDS[i], IDS[1]) for i in range(3)]
+    summary = summarize(statuses, dict.fromkeys(URLS, True), URLS)
+    assert summary["leader_url"] == URLS[1] and summary["source_url"] == URLS[1]
+    assert summary["source_role"] == "leader" and summary["quorum"] == 2
+    assert summary["healthy"] == URLS and summary["unhealthy"] == [] and summary["not_answering"] == []
+    assert summary["cluster_id"] == "3373310388238724670" and summary["versions"] == ["3.4.23"]
+    assert [member["healthy"] for member in summary["members"]] == [True, True, True]
+
+
+def test_an_unhealthy_leader_is_not_read_from_and_a_silent_member_is_named() -> None:
+    statuses = [_status(URLS[0], IDS[0], IDS[1]), _status(URLS[1], IDS[1], IDS[1], "3.5.1")]
+    summary = summarize(statuses, {URLS[0]: True, URLS[1]: False}, URLS)
+    assert summary["source_url"] == URLS[0] and summary["source_role"] == "follower"
+    assert summary["unhealthy"] == [URLS[1], URLS[2]] and summary["not_answering"] == [URLS[2]]
+    assert summary["versions"] == ["3.4.23", "3.5.1"]
+
+
+def test_nothing_answering_leaves_nothing_to_read_from() -> None:
+    summary = summarize([], {}, URLS)
+    assert summary["source_url"] == "" and summary["leader_url"] == "" and summary["healthy"] == []
+    assert summary["cluster_id"] == "0" and summary["unhealthy"] == URLS

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from drkit.operate.collection import make_importable
+
+make_importable()
+from ansible_collections.drkit.registry.plugins.module_utils.upgrade_rules import release_status  # noqa: E402
 
 VersionStatus = Literal["safe", "unsafe", "unknown"]
 
@@ -30,18 +35,11 @@ class EtcdReleases:
         )
 
     def status(self, version: str) -> tuple[VersionStatus, str]:
-        """Whether a major.minor.patch version is safe, unsafe (known bugs) or unknown, and why."""
-        major, minor, patch = version.split(".")
-        line = self.lines.get(f"{int(major)}.{int(minor)}")
-        if line is None:
-            known = ", ".join(sorted(self.lines, key=lambda minor: tuple(int(part) for part in minor.split("."))))
-            return "unknown", f"etcd {version} is not a release line drkit knows ({known})"
-        if int(patch) > line.latest:
-            return (
-                "unknown",
-                f"etcd {version} is newer than the newest {line.minor} release drkit knows"
-                f" ({line.minor}.{line.latest})",
-            )
-        if int(patch) < line.safe_from:
-            return "unsafe", f"etcd {version}: {line.why}"
-        return "safe", f"etcd {version} is at or above {line.minor}.{line.safe_from}"
+        """Whether a major.minor.patch version is safe, unsafe (known bugs) or unknown, and why: the upgrade
+        playbook's own function (drkit.registry's upgrade_rules), so validate and the playbook agree."""
+        lines = {
+            minor: {"latest": line.latest, "safeFrom": line.safe_from, "why": line.why}
+            for minor, line in self.lines.items()
+        }
+        status, why = release_status(lines, version)
+        return cast(VersionStatus, status), why

@@ -41,6 +41,7 @@ class MemberStatus:
     raft_index: int
     applied_index: int
     revision: int
+    cluster_id: int = 0
 
     @property
     def is_leader(self) -> bool:
@@ -87,9 +88,33 @@ def parse_status(stdout: str) -> list[MemberStatus]:
                 # 3.4 and 3.5 both report it; a member that has not applied anything omits the field.
                 applied_index=int(status.get("raftAppliedIndex", 0)),
                 revision=int(header.get("revision", 0)),
+                cluster_id=int(header.get("cluster_id", 0)),
             )
         )
     return members
+
+
+def summarize(statuses: list[MemberStatus], health: dict[str, bool], endpoints: list[str]) -> dict[str, Any]:
+    """The cluster as a backup, restore or upgrade gate needs it: each member's status and health, the
+    leader, the healthy and unhealthy members, the quorum, and the member to read from (the leader when it
+    is healthy, else the first healthy member in inventory order)."""
+    by_url = {status.url: status for status in statuses}
+    members = [{**by_url[url].as_dict(), "healthy": health.get(url, False)} for url in endpoints if url in by_url]
+    healthy = [url for url in endpoints if health.get(url)]
+    leader = next((member["url"] for member in members if member["leader"]), "")
+    source = leader if leader in healthy else (healthy[0] if healthy else "")
+    return {
+        "members": members,
+        "leader_url": leader,
+        "versions": sorted({member["version"] for member in members}),
+        "not_answering": [url for url in endpoints if url not in by_url],
+        "healthy": healthy,
+        "unhealthy": [url for url in endpoints if url not in healthy],
+        "quorum": len(endpoints) // 2 + 1,
+        "source_url": source,
+        "source_role": "leader" if source and source == leader else "follower",
+        "cluster_id": str(statuses[0].cluster_id if statuses else 0),
+    }
 
 
 def parse_health(stdout: str) -> dict[str, bool]:
@@ -157,7 +182,8 @@ def run_gate(
     sleep: Callable[[float], None] = time.sleep,
     interval: float = 0.2,
 ) -> GateResult:
-    """Wait, within `timeout` seconds in all, until: the member answers healthy; it runs `version`; its
+    """Wait, within `timeout` seconds in all, until: the member answers healthy; it runs `version` (any
+    version when empty: a replaced member runs whatever its host has); its
     applied index has reached the leader's raft index read after it came back; every member's hashkv agrees
     at a revision all of them have; and every member is healthy. Raises GateError naming the first check
     that did not pass, and what it saw last."""
@@ -185,7 +211,7 @@ def run_gate(
         seen = statuses[0].version if statuses else "no answer"
         result.version = seen
         last["detail"] = f"{member_url} runs {seen}, expected {version}"
-        return seen == version
+        return seen == version or (not version and bool(statuses))
 
     def caught_up() -> bool:
         statuses = {status.url: status for status in cluster.status()}

@@ -33,12 +33,26 @@ leader_url: {description: The leader's client URL, empty when no member names on
 versions: {description: The distinct versions the members run, returned: success, type: list, elements: str}
 # Not "unreachable": Ansible takes a result with that key for an unreachable host.
 not_answering: {description: Endpoints that gave no status, returned: success, type: list, elements: str}
+healthy:
+  description: The endpoints that answered healthy, in the order of I(endpoints).
+  returned: success
+  type: list
+  elements: str
+unhealthy: {description: The other endpoints, returned: success, type: list, elements: str}
+quorum: {description: How many members make a quorum of I(endpoints), returned: success, type: int}
+source_url:
+  description: The member to read from (the leader when healthy, else the first healthy one; empty when none).
+  returned: success
+  type: str
+source_role: {description: leader or follower, returned: success, type: str}
+cluster_id: {description: The cluster ID (decimal) the first answering member reports, returned: success, type: str}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.drkit.registry.plugins.module_utils.cluster_gate import (  # noqa: E402
     ETCDCTL_ARGUMENTS,
     Cluster,
+    summarize,
 )
 
 
@@ -46,19 +60,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ETCDCTL_ARGUMENTS, supports_check_mode=True)
     params = module.params
     cluster = Cluster(module.run_command, params["etcdctl"], params["endpoints"], params["command_timeout"])
-    statuses = {status.url: status for status in cluster.status()}
-    health = cluster.health()
-    members = [
-        {**statuses[url].as_dict(), "healthy": health.get(url, False)} for url in params["endpoints"] if url in statuses
-    ]
-    leader = next((member["url"] for member in members if member["leader"]), "")
-    module.exit_json(
-        changed=False,
-        members=members,
-        leader_url=leader,
-        versions=sorted({member["version"] for member in members}),
-        not_answering=[url for url in params["endpoints"] if url not in statuses],
-    )
+    module.exit_json(changed=False, **summarize(cluster.status(), cluster.health(), params["endpoints"]))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ options:
     type: str
     required: true
   version:
-    description: The etcd version the member must report.
+    description: The etcd version the member must report; any version when omitted (a replaced member).
     type: str
-    required: true
+    default: ""
   timeout:
     description: Seconds to wait for all checks together.
     type: int
@@ -61,7 +61,7 @@ def main() -> None:
         argument_spec={
             **ETCDCTL_ARGUMENTS,
             "member": {"type": "str", "required": True},
-            "version": {"type": "str", "required": True},
+            "version": {"type": "str", "default": ""},
             "timeout": {"type": "int", "default": 60},
         },
         supports_check_mode=False,
