@@ -29,11 +29,10 @@ from typing import Any
 # Run as a script, benchmarks/ itself is on sys.path: the lab benchmark's plan helper is shared from there.
 from sandbox_lab import ROOT, local_plan
 
-from drkit.operate.playbooks import playbook_path
-from drkit.operate.runner import run_playbook
 from drkit.sandbox import etcd_client
 from drkit.sandbox import s3 as lab_s3
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.playbook_runs import PlaybookFailedError, run_on_lab
 
 VALUE = "x" * (64 * 1024)
 
@@ -59,16 +58,11 @@ def drkit_playbook(lab: Lab, name: str, extravars: dict[str, str], tasks: bool =
     """Seconds the playbook took, and the reports it handed over; with `tasks`, each task's line as it ends
     (its seconds: where the time above the floor goes)."""
     start = time.perf_counter()
-    run = run_playbook(
-        playbook_path(ROOT, name),
-        lab.paths.inventory,
-        extravars,
-        lab.paths.root / "runs",
-        print if tasks else lambda _: None,
-    )
+    try:
+        run = run_on_lab(lab.paths, ROOT, name, extravars, print if tasks else lambda _: None)
+    except PlaybookFailedError as error:
+        raise SystemExit(str(error)) from None
     elapsed = time.perf_counter() - start
-    if not run.ok:
-        raise SystemExit(f"{name} failed: {run.failure_message()}")
     return elapsed, run.stats
 
 

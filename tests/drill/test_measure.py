@@ -25,6 +25,18 @@ def test_rto_is_fault_to_first_ack_after_it(times: list[float], fault: float, ex
     assert measure.rto(times, fault) == expected
 
 
+def test_rto_counts_only_the_serving_cluster_after_a_promotion() -> None:
+    # The old primary acknowledged a write in flight at the cut (0.001 s after it); the new one served at 5.2.
+    acks = [*_acks(9.0, 10.001, cluster="east"), *_acks(15.2, 15.4, cluster="west")]
+    epochs = [(0.0, "east"), (15.2, "west")]
+    assert measure.rto(measure.serving_ack_times(acks, epochs), 10.0) == pytest.approx(5.2)
+    # Without the promotion in the epochs (a drill that keeps its primary), every ack counts.
+    assert measure.rto(measure.serving_ack_times(acks, [(0.0, "east")]), 10.0) == pytest.approx(0.001)
+    assert measure.rto(measure.serving_ack_times(acks, []), 10.0) == pytest.approx(0.001)
+    # An ack whose cluster is unknown is not dropped.
+    assert measure.serving_ack_times(_acks(11.0, cluster=""), epochs) == [11.0]
+
+
 def test_lost_counts_missing_and_wrong_values_exactly() -> None:
     acks = _acks(1, 2, 3, 4)
     present = {"/k/0": "v0", "/k/1": "stale", "/k/3": "v3"}

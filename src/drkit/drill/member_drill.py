@@ -10,9 +10,8 @@ from pathlib import Path
 from drkit.drill import faults
 from drkit.drill.result import DrillRun
 from drkit.drill.session import DrillError, Progress, Session
-from drkit.operate.playbooks import playbook_path
-from drkit.operate.runner import run_playbook
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.playbook_runs import PlaybookFailedError, run_on_lab
 from drkit.spec.model import Spec
 
 
@@ -28,15 +27,10 @@ def run_member_drill(lab: Lab, spec: Spec, root: Path, progress: Progress) -> Dr
         session.mark(f"{victim.name} killed", fault_at)
         session.did(f"SIGKILLed follower {victim.name} of {region.name}")
         started = time.monotonic()
-        run = run_playbook(
-            playbook_path(root, "member-replace"),
-            lab.paths.inventory,
-            {"drkit_member_replace_member": victim.name},
-            lab.paths.root / "runs",
-            lambda _: None,
-        )
-        if not run.ok:
-            raise DrillError(f"member-replace failed: {run.failure_message()} (artifacts: {run.artifacts})")
+        try:
+            run_on_lab(lab.paths, root, "member-replace", {"drkit_member_replace_member": victim.name})
+        except PlaybookFailedError as error:
+            raise DrillError(str(error)) from None
         replaced = time.monotonic()
         faults.wait_healthy(region)
         recovered_at = session.mark(f"{victim.name} replaced", time.monotonic())

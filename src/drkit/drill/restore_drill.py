@@ -21,10 +21,10 @@ from drkit.drill.restore_calibration import drop_ballast, read_events, restore_c
 from drkit.drill.result import DrillRun, Marker
 from drkit.drill.session import DrillError, region_hashes
 from drkit.drill.workload import Ledger, Registry
-from drkit.operate.playbooks import playbook_path
-from drkit.operate.runner import PlaybookRun, run_playbook
+from drkit.operate.runner import PlaybookRun
 from drkit.sandbox import etcd_client
 from drkit.sandbox.lab import Lab
+from drkit.sandbox.playbook_runs import PlaybookFailedError, run_on_lab
 from drkit.spec.model import Objective, Spec
 
 Progress = Callable[[str], None]
@@ -75,11 +75,10 @@ class RestoreDrillResult:
 
 
 def _playbook(lab: Lab, root: Path, name: str, extravars: dict[str, Any], progress: Progress) -> PlaybookRun:
-    run = run_playbook(
-        playbook_path(root, name), lab.paths.inventory, extravars, lab.paths.root / "runs", lambda _: None
-    )
-    if not run.ok:
-        raise DrillError(f"{name} failed: {run.failure_message()} (artifacts: {run.artifacts})")
+    try:
+        run = run_on_lab(lab.paths, root, name, extravars)
+    except PlaybookFailedError as error:
+        raise DrillError(str(error)) from None
     progress(f"{name}: done (artifacts {run.artifacts})")
     return run
 

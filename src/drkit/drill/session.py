@@ -142,7 +142,7 @@ class Session:
         except EtcdUnavailableError as error:
             raise DrillError(f"the ledger could not be read back through the endpoint: {error}") from None
         missing = measure.lost(acks, present)
-        rto = measure.rto([ack.at for ack in acks], fault_at)
+        rto = measure.rto(measure.serving_ack_times(acks, epochs), fault_at)
         objective = OBJECTIVE_OF[self.kind]
         return DrillRun(
             kind=self.kind,
