@@ -29,6 +29,8 @@ def test_every_rule_and_every_spec_key_is_documented(policies: PolicySet) -> Non
         "globalEndpoint.healthCheck.failureThreshold",
         "recovery.promotion",
         "s3.objectLock",
+        "gcs.retentionPolicy",
+        "regions[].zones",
         "rsync.module",
         "waivers[].expires",
     ):

@@ -27,6 +27,7 @@ def test_project_names_drkit_python_and_stacks_dir() -> None:
     assert data["stackConfigDir"] == "stacks"
     assert sorted(path.name for path in (ROOT / "stacks").glob("Pulumi.*.yaml")) == [
         "Pulumi.dev.yaml",
+        "Pulumi.hybrid.yaml",
         "Pulumi.local.yaml",
         "Pulumi.prod.yaml",
         "Pulumi.staging.yaml",

@@ -32,18 +32,21 @@ def policy_index(policies: PolicySet) -> str:
         "",
         _GENERATED,
         "",
-        "Every rule `drkit validate` runs, one file each in `policies/rules/`. A rule is *mandatory* for a",
-        "tier unless the tier preset lists it as *advisory* (reported, never failing the stack). A waiver in",
-        "a stack's spec sets one rule aside for that stack until its expiry date (see",
+        "Every DR rule, one file each in `policies/rules/`, in one of two scopes: *spec* rules judge the",
+        "DR spec (`drkit validate`, and the gate `pulumi up` and `drkit plan` run first); *resources* rules",
+        "(DR4xx) judge what the Pulumi program would build against it (`drkit plan` under Pulumi mocks, and the",
+        "CrossGuard pack in `policies/pulumi/` during `pulumi preview`). A rule is *mandatory* for a tier",
+        "unless the tier preset lists it as *advisory* (reported, never failing the stack). A waiver in a",
+        "stack's spec sets one rule of either scope aside for that stack until its expiry date (see",
         "[spec-keys.md](spec-keys.md#waivers)).",
         "",
-        "| ID | Rule | Category | Severity | " + " | ".join(tiers) + " |",
-        "|---|---|---|---|" + "---|" * len(tiers),
+        "| ID | Rule | Scope | Category | Severity | " + " | ".join(tiers) + " |",
+        "|---|---|---|---|---|" + "---|" * len(tiers),
     ]
     for rule in policies.rules:
         modes = ["mandatory" if policies.tiers[tier].is_mandatory(rule.id) else "advisory" for tier in tiers]
         lines.append(
-            f"| [{rule.id}](#{rule.id.lower()}) | {rule.name} | {rule.category} | {rule.severity} | "
+            f"| [{rule.id}](#{rule.id.lower()}) | {rule.name} | {rule.scope} | {rule.category} | {rule.severity} | "
             + " | ".join(modes)
             + " |"
         )
@@ -71,7 +74,7 @@ def policy_index(policies: PolicySet) -> str:
             f"## {rule.id}",
             "",
             f"**{rule.name}**  ",
-            f"Category: {rule.category} · Severity: {rule.severity} · "
+            f"Scope: {rule.scope} · Category: {rule.category} · Severity: {rule.severity} · "
             f"Waivable: {'yes' if rule.waivable else 'no'} · Source: `policies/rules/{source}`",
             "",
             rule.description,
@@ -134,10 +137,11 @@ def spec_reference(policies: PolicySet) -> str:
         "",
         "## Backup targets",
         "",
-        "`backups.targets[]` entries are either `type: s3` or `type: rsync`:",
+        "`backups.targets[]` entries are `type: s3`, `type: gcs` or `type: rsync`:",
         "",
         *table_head,
         *_rows(schema["$defs"]["s3Target"], "s3", set()),
+        *_rows(schema["$defs"]["gcsTarget"], "gcs", set()),
         *_rows(schema["$defs"]["rsyncTarget"], "rsync", set(schema["$defs"]["rsyncTarget"]["required"])),
         "",
         "## Waivers",

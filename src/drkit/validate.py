@@ -117,7 +117,7 @@ def _validate_file(
         return StackReport(file, stack.stack, (InputError(Location(str(measured_file), 1, 1), str(error)),))
     context = RuleContext(spec, tier, estimate_all(spec, measured), policies.releases, today)
     try:
-        results, unused = evaluate(policies.rules, context, stack.locate, break_glass)
+        results, unused = evaluate(policies.spec_rules, context, stack.locate, break_glass)
     except UnusableInputError as failure:
         return StackReport(file, stack.stack, tuple(failure.errors))
     return StackReport(

@@ -82,3 +82,27 @@ def test_each_member_can_refetch_its_own_certificates(prod_outputs: Path, tmp_pa
     commands = [host["drkit_tls_refresh_command"] for group in regions.values() for host in group["hosts"].values()]
     assert all(command.startswith("/usr/local/sbin/drkit-fetch-tls arn:") for command in commands)
     assert len(set(commands)) == len(commands), "one secret per member"
+
+
+def test_a_mixed_stack_gives_the_same_names_for_gcp_hosts(tmp_path: Path) -> None:
+    """hybrid: AWS primary, GCP standby. GCP members get the lab's and AWS's names and variables, reached over IAP."""
+    import json
+
+    from drkit.provision import gate, offline
+    from tests.conftest import ROOT, TODAY
+    from tests.provision.conftest import program_config
+
+    report = gate.validate_stack(gate.stack_path(ROOT, "hybrid"), ROOT / "policies", TODAY)
+    assert report.spec is not None
+    outputs = tmp_path / "hybrid.json"
+    outputs.write_text(json.dumps(offline.run_offline(report.spec, "hybrid", program_config("hybrid")).outputs))
+    target = tmp_path / "hybrid.yml"
+    result = inventory("--stack", "hybrid", "--from-outputs", str(outputs), "--output", str(target))
+    assert result.exit_code == 0, result.output
+    regions = yaml.safe_load(target.read_text(encoding="utf-8"))["all"]["children"]["registry"]["children"]
+    assert {group: sorted(hosts["hosts"]) for group, hosts in regions.items()} == {
+        "region_us_east_1": ["us-east-1-1", "us-east-1-2", "us-east-1-3"],
+        "region_us_central1": ["us-central1-1", "us-central1-2", "us-central1-3"],
+    }
+    gcp_host = regions["region_us_central1"]["hosts"]["us-central1-2"]
+    assert gcp_host["drkit_az"] == "us-central1-b" and "start-iap-tunnel" in gcp_host["ansible_ssh_common_args"]

@@ -36,7 +36,7 @@ def test_prod_plan_lists_members_buckets_and_failover_and_passes() -> None:
     assert len(re.findall(r"route53\.Record\s+\S+  name=registry\.example\.com  type=CNAME  ttl=30", out)) == 2
     count = int(re.search(r"offline, Pulumi mocks\): (\d+) resources", out).group(1))  # type: ignore[union-attr]
     assert count > 200
-    assert out.rstrip().endswith("resource rules: 6 passed, 0 failed")
+    assert out.rstrip().endswith("resource rules: 7 passed, 0 failed, 0 waived, 0 advisory")
 
 
 def test_json_plan_counts_by_region_and_az() -> None:
@@ -140,3 +140,43 @@ def test_a_witness_region_pinned_to_several_zones_is_refused(tmp_path: Path) -> 
     assert result.exit_code == 2, result.output
     assert "drkit:availabilityZones.us-east-2 lists 2 zones, but us-east-2 is a witness region" in result.output
     assert "Traceback" not in result.output
+
+
+def test_hybrid_plan_shows_both_clouds_by_region_and_zone_and_passes() -> None:
+    result = plan("--stack", "hybrid")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for zone in ("us-east-1a", "us-east-1b", "us-east-1c", "us-central1-a", "us-central1-b", "us-central1-c"):
+        assert re.search(rf"^  {zone}  \(\d+\)$", out, re.M), f"{zone} missing"
+    assert re.search(r"^us-east-1  \(\d+ resources\)$", out, re.M) and re.search(
+        r"^us-central1  \(\d+ resources\)$", out, re.M
+    )
+    assert len(re.findall(r"ec2\.Instance\s+us-east-1-\d  instanceType=m6i\.large", out)) == 3
+    assert len(re.findall(r"compute\.Instance\s+us-central1-\d  machineType=n2-standard-2", out)) == 3
+    assert re.search(r"route53\.Record\s+us-central1-secondary  name=registry-hybrid\.example\.com  type=A", out)
+    assert out.rstrip().endswith("resource rules: 7 passed, 0 failed, 0 waived, 0 advisory")
+    document = json.loads(plan("--stack", "hybrid", "--format", "json").output)
+    assert set(document["plan"]["byRegion"]["us-central1"]) >= {"us-central1-a", "us-central1-b", "us-central1-c"}
+
+
+def test_a_gcp_region_with_an_aws_instance_type_stops_the_plan(tmp_path: Path) -> None:
+    spec = patched(
+        committed_spec("hybrid"),
+        {
+            "regions": [
+                {"name": "us-east-1", "provider": "aws", "role": "primary", "availabilityZones": 3},
+                {"name": "us-central1", "provider": "gcp", "role": "standby", "instanceType": "m6i.large"},
+            ]
+        },
+    )
+    path = write_stack(tmp_path, "hybrid", spec)
+    args = ("--stack", "hybrid", "--stacks-dir", str(path.parent), "--policies", str(ROOT / "policies"))
+    # Without gcp:project the program cannot build a GCP region: unusable input, said in one line.
+    unusable = plan(*args)
+    assert unusable.exit_code == 2 and "no gcp:project" in unusable.output and "Traceback" not in unusable.output
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["config"]["gcp:project"] = "drkit-test"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    result = plan(*args)
+    assert result.exit_code == 1, result.output
+    assert "DR009" in result.output and "is an EC2 instance type, not a GCE machine type" in result.output

@@ -34,7 +34,7 @@ def test_committed_stacks_pass_and_show_estimates_against_objectives() -> None:
     for stack in ("dev", "staging", "prod", "local"):
         assert f"stacks/Pulumi.{stack}.yaml  stack {stack}" in result.output
     assert re.search(r"region\s+1m40s\s+5m\s+ok\s+5s\s+5s\s+ok", result.output)  # prod: estimate beside objective
-    assert result.output.rstrip().endswith("4 stacks: 4 passed, 0 failed, 0 unusable")
+    assert result.output.rstrip().endswith("5 stacks: 5 passed, 0 failed, 0 unusable")
 
 
 def test_golden_text_report() -> None:

@@ -70,6 +70,12 @@ def test_a_rule_must_say_what_must_be_true() -> None:
         rule(id="DR900", name="Ensure x", category="vibes", severity="high", remediation="x")
     with pytest.raises(ValueError, match="DR001"):
         rule(id="R1", name="Ensure x", category="availability", severity="high", remediation="x")
+    with pytest.raises(ValueError, match="resource rules are numbered DR4xx"):
+        rule(id="DR050", name="Ensure x", category="security", severity="high", remediation="x", scope="resources")
+    with pytest.raises(ValueError, match="resource rules are numbered DR4xx"):
+        rule(id="DR450", name="Ensure x", category="security", severity="high", remediation="x")
+    with pytest.raises(ValueError, match="scope 'cloud'"):
+        rule(id="DR450", name="Ensure x", category="security", severity="high", remediation="x", scope="cloud")  # type: ignore[arg-type]
 
 
 def test_a_rule_that_raises_is_reported_at_its_line(tmp_path: Path) -> None:
@@ -89,3 +95,15 @@ def test_a_rule_that_raises_is_reported_at_its_line(tmp_path: Path) -> None:
     (error,) = report.errors
     assert error.location.file.endswith("DR998_crash.py") and error.location.line == 6
     assert "rule DR998 failed while checking: ZeroDivisionError" in error.message
+
+
+def test_resource_rules_load_from_the_same_directory_with_their_scope(tmp_path: Path) -> None:
+    policies = PolicySet.load(copy_policies(tmp_path))
+    assert {rule.scope for rule in policies.rules} == {"spec", "resources"}
+    assert all(rule.id.startswith("DR4") for rule in policies.resource_rules)
+    assert set(policies.spec_rules) | set(policies.resource_rules) == set(policies.rules)
+    # A broken resource rule file is reported like a broken spec rule file.
+    (tmp_path / "policies" / "rules" / "DR499_broken.py").write_text("x = (\n", encoding="utf-8")
+    with pytest.raises(UnusableInputError) as failure:
+        load_rules(tmp_path / "policies" / "rules")
+    assert failure.value.errors[0].location.file.endswith("DR499_broken.py")

@@ -3,6 +3,7 @@ taken from the tier preset when the spec omits them."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,13 @@ def waiver(rule: str, expires: str) -> dict[str, str]:
     return {"rule": rule, "reason": REASON, "expires": expires}
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "local"])
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "local", "hybrid"])
 def test_committed_stacks_pass(stack: str, policies: PolicySet) -> None:
     report = validate_file(STACKS / f"Pulumi.{stack}.yaml", policies, TODAY)
     assert report.verdict == "pass", [error.render() for error in report.errors] or [
         (r.rule.id, r.status) for r in report.results if r.status == "fail"
     ]
-    assert len(report.results) == len(policies.rules)
+    assert len(report.results) == len(policies.spec_rules)
     assert report.unused_waivers == ()
 
 
@@ -258,3 +259,29 @@ def test_unknown_rule_hint_suggests_only_waivable_rules(policies: PolicySet, tmp
         [error] = report.errors
         assert f"waiver for unknown rule {rule_id}" in error.message
         assert not any(unwaivable_id in error.hint for unwaivable_id in unwaivable), error.render()
+
+
+# --- one waiver mechanism for both scopes ----------------------------------------------------------------
+
+
+def test_a_resource_rule_waiver_is_accepted_and_judged_where_resource_rules_run(
+    policies: PolicySet, tmp_path: Path
+) -> None:
+    """validate knows DR4xx IDs (no 'unknown rule'), does not call their waivers unused (it does not run them);
+    the resource evaluation does, when the rule passes, and applies them when it fails."""
+    from drkit.policy.resources import evaluate_resources
+    from drkit.provision.resources import PlannedResource
+
+    report, _ = run(policies, tmp_path, "staging", {"waivers": [waiver("DR402", "2027-05-31")]})
+    assert report.verdict == "pass" and report.unused_waivers == ()
+    assert all(r.rule.scope == "spec" for r in report.results)
+    assert report.spec is not None
+    unencrypted = PlannedResource("urn:test:v", "aws:ebs/volume:Volume", "v", {"encrypted": False})
+    results, unused = evaluate_resources(policies, report.spec, (unencrypted,), TODAY)
+    assert {r.rule.id: r.status for r in results}["DR402"] == "waived" and unused == ()
+    results, unused = evaluate_resources(policies, report.spec, (), TODAY)
+    assert {r.rule.id: r.status for r in results}["DR402"] == "pass"
+    assert [w.rule for w in unused] == ["DR402"]
+    # Expired, it no longer silences the resource rule either (and DR901 fails the spec for it).
+    expired, _ = evaluate_resources(policies, report.spec, (unencrypted,), date(2027, 6, 1))
+    assert {r.rule.id: r.status for r in expired}["DR402"] == "fail"

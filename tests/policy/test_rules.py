@@ -1,7 +1,8 @@
 """Every rule against its fixtures (checkov style): each case patches a committed stack and must make the rule
 pass, or fail (or be advisory) with the expected finding at the expected place.
 
-Fixture files live in tests/policy/fixtures/<rule ID>.yaml:
+Fixture files live in tests/policy/fixtures/<rule ID>.yaml, for spec rules (here) and resource rules
+(`scope: resources`, run by tests/provision/test_rule_fixtures.py over the base stack's offline plan):
 
     base: prod                  # the committed stack whose DR spec is the starting point
     pass:
@@ -56,11 +57,13 @@ def _as_text_dates(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def load_fixtures() -> dict[str, dict[str, Any]]:
-    return {
+def load_fixtures(scope: str | None = "spec") -> dict[str, dict[str, Any]]:
+    """The fixtures of one scope's rules (None: both)."""
+    found = {
         path.stem: _as_text_dates(yaml.safe_load(path.read_text(encoding="utf-8")))
         for path in sorted(FIXTURES.glob("*.yaml"))
     }
+    return {rule_id: f for rule_id, f in found.items() if scope is None or f.get("scope", "spec") == scope}
 
 
 def _cases() -> list[Any]:
@@ -149,12 +152,14 @@ def test_rule_case(
 
 
 def test_every_rule_has_fixtures(policies: PolicySet) -> None:
-    fixtures = load_fixtures()
+    """Both scopes: every rule, spec or resources, has a fixture file with pass and fail cases."""
+    fixtures = load_fixtures(None)
     rule_ids = {rule.id for rule in policies.rules}
     assert sorted(set(fixtures) - rule_ids) == [], "fixture files naming no rule"
     for rule_id in sorted(rule_ids):
         assert rule_id in fixtures, f"{rule_id} has no fixture file tests/policy/fixtures/{rule_id}.yaml"
         fixture = fixtures[rule_id]
+        assert fixture.get("scope", "spec") == policies.rules_by_id[rule_id].scope, f"{rule_id}: scope differs"
         for kind in KINDS:
             cases = fixture.get(kind) or []
             assert cases, f"{rule_id}: no {kind} case"

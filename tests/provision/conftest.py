@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 from drkit.errors import Location
 from drkit.policy.catalog import PolicySet
-from drkit.provision import offline
+from drkit.provision import offline, stack_config
 from drkit.provision.resources import Plan, PlannedResource
 from drkit.spec.model import Spec, build_spec
-from tests.conftest import committed_spec, patched
+from tests.conftest import STACKS, committed_spec, patched
 
 PlanFor = Callable[[str], Plan]
 
@@ -46,10 +47,16 @@ def plan_for(stack_spec: Callable[..., Spec]) -> PlanFor:
 
     def plan(stack: str) -> Plan:
         if stack not in cache:
-            cache[stack] = offline.run_offline(stack_spec(stack), stack)
+            cache[stack] = offline.run_offline(stack_spec(stack), stack, program_config(stack))
         return cache[stack]
 
     return plan
+
+
+def program_config(stack: str) -> dict[str, Any]:
+    """The committed stack file's config keys the program reads besides drkit:spec (gcp:project, ...)."""
+    document = yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return stack_config.config_from_stack_file(document.get("config") or {})
 
 
 def members(plan: Plan, region: str | None = None) -> list[PlannedResource]:

@@ -15,7 +15,10 @@ def test_topology_doc_is_current(plan_for: PlanFor, stack_spec) -> None:  # type
 
 def test_prod_diagram_shows_both_regions_replication_mirror_and_failover(plan_for: PlanFor, stack_spec) -> None:  # type: ignore[no-untyped-def]
     text = mermaid(plan_for("prod"), stack_spec("prod"))
-    assert 'subgraph us_east_1["us-east-1 (primary)"]' in text and 'subgraph us_west_2["us-west-2 (standby)"]' in text
+    assert (
+        'subgraph us_east_1["AWS us-east-1 (primary)"]' in text
+        and 'subgraph us_west_2["AWS us-west-2 (standby)"]' in text
+    )
     assert text.count("subgraph us_east_1") == 4  # the region and its three AZs
     source, replica = "drkit_prod_backups_123456789012_us_east_1", "drkit_prod_backups_123456789012_us_west_2"
     assert f'{source} -- "S3 replication (RTC 15 min)" --> {replica}' in text

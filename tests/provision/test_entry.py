@@ -17,7 +17,7 @@ from drkit.provision import entry, gate, offline
 from tests.conftest import ROOT, committed_spec, write_stack
 
 
-def run_entry(stack: str, spec: dict[str, Any]) -> offline.Plan:
+def run_entry(stack: str, spec: dict[str, Any], config: dict[str, Any] | None = None) -> offline.Plan:
     def program() -> dict[str, Any]:
         pulumi.runtime.set_config("drkit:spec", json.dumps(spec))
         entry.main()
@@ -26,7 +26,7 @@ def run_entry(stack: str, spec: dict[str, Any]) -> offline.Plan:
     previous = Path.cwd()
     os.chdir(ROOT)
     try:
-        return offline.record(program, stack)
+        return offline.record(program, stack, config)
     finally:
         os.chdir(previous)
 
@@ -34,6 +34,17 @@ def run_entry(stack: str, spec: dict[str, Any]) -> offline.Plan:
 def test_pulumi_up_of_prod_builds_the_stack() -> None:
     plan = run_entry("prod", committed_spec("prod"))
     assert len([r for r in plan.of_type("aws:ec2/instance:Instance") if r.tags.get("drkit:role") == "member"]) == 10
+
+
+def test_pulumi_up_of_the_mixed_stack_builds_both_clouds() -> None:
+    plan = run_entry("hybrid", committed_spec("hybrid"), {"gcp:project": "drkit-hybrid-example"})
+    members = {
+        kind: len([r for r in plan.of_type(kind) if r.tags.get("drkit:role") == "member"])
+        for kind in ("aws:ec2/instance:Instance", "gcp:compute/instance:Instance")
+    }
+    assert members == {"aws:ec2/instance:Instance": 3, "gcp:compute/instance:Instance": 3}
+    providers = sorted({r.name for r in plan.resources if r.type.startswith("pulumi:providers:")})
+    assert "gcp-us-central1" in providers and "aws-us-east-1" in providers
 
 
 def test_a_spec_overridden_outside_the_stack_file_is_refused() -> None:

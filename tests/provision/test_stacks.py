@@ -6,8 +6,9 @@ from collections import Counter
 
 import pytest
 
+from drkit.policy.catalog import PolicySet
+from drkit.policy.resources import evaluate_resources
 from drkit.provision import offline
-from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.sandbox.inventory import inventory as lab_inventory
 from drkit.sandbox.paths import LabPaths
 from drkit.sandbox.plan import plan_lab
@@ -39,10 +40,11 @@ def test_members_per_region_spread_round_robin_over_three_azs(
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_every_resource_rule_passes(plan_for: PlanFor, stack_spec, stack: str) -> None:  # type: ignore[no-untyped-def]
-    results = evaluate_resources(ResourceRuleContext(stack_spec(stack), plan_for(stack).resources))
-    assert [r.rule.id for r in results] == ["DR401", "DR402", "DR403", "DR404", "DR405", "DR406"]
-    assert all(r.passed for r in results), [(r.rule.id, r.findings) for r in results if not r.passed]
+def test_every_resource_rule_passes(plan_for: PlanFor, stack_spec, stack: str, policies: PolicySet) -> None:  # type: ignore[no-untyped-def]
+    results, _ = evaluate_resources(policies, stack_spec(stack), plan_for(stack).resources)
+    assert [r.rule.id for r in results] == [rule.id for rule in policies.resource_rules]
+    assert {"DR401", "DR402", "DR403", "DR404", "DR405", "DR406"} <= {r.rule.id for r in results}
+    assert all(r.status == "pass" for r in results), [(r.rule.id, r.findings) for r in results if r.status != "pass"]
 
 
 def test_prod_backup_bucket_encrypted_and_replicated_to_the_other_region(plan_for: PlanFor) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from drkit.policy.catalog import PolicySet
+from drkit.policy.resources import evaluate_resources
 from drkit.provision import offline
 from drkit.provision.resources import Plan, PlannedResource
-from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.spec.model import Spec
 from tests.provision.conftest import INGRESS, INSTANCE, VOLUME, PlanFor, members
 
@@ -91,9 +92,11 @@ def test_witness_data_and_root_volumes_are_encrypted(cluster_plan: Plan) -> None
     assert all(w.props["rootBlockDevice"]["encrypted"] is True for w in witnesses(cluster_plan))
 
 
-def test_every_resource_rule_passes_with_a_witness_cluster(cluster_plan: Plan, stack_spec: Any) -> None:
-    results = evaluate_resources(ResourceRuleContext(stack_spec("prod", CLUSTER), cluster_plan.resources))
-    assert all(r.passed for r in results), [(r.rule.id, r.findings) for r in results if not r.passed]
+def test_every_resource_rule_passes_with_a_witness_cluster(
+    cluster_plan: Plan, stack_spec: Any, policies: PolicySet
+) -> None:
+    results, _ = evaluate_resources(policies, stack_spec("prod", CLUSTER), cluster_plan.resources)
+    assert all(r.status == "pass" for r in results), [(r.rule.id, r.findings) for r in results if r.status != "pass"]
 
 
 def test_outputs_name_the_witness_endpoints(plan_for: PlanFor, cluster_plan: Plan) -> None:

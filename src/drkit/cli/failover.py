@@ -44,9 +44,25 @@ def _deployment(stack: str, spec: Spec, state_dir: Path | None, cloud: CloudAcce
         )
     import boto3  # only cloud stacks need it; the lab's commands stay quick to start
 
-    return aws_deployment(
-        stack, spec, cloud.inventory, boto3.session.Session(), cloud.tls, project_root() / ".drkit" / "failover" / stack
-    )
+    state_dir = project_root() / ".drkit" / "failover" / stack
+    if any(region.provider == "gcp" for region in spec.regions):
+        from drkit.failover.gcp_deployment import mixed_deployment
+
+        project = _gcp_project(stack)
+        return mixed_deployment(stack, spec, cloud.inventory, boto3.session.Session(), cloud.tls, state_dir, project)
+    return aws_deployment(stack, spec, cloud.inventory, boto3.session.Session(), cloud.tls, state_dir)
+
+
+def _gcp_project(stack: str) -> str:
+    """The stack file's gcp:project: the GCP regions' fencing and the roles record are in that project."""
+    import yaml
+
+    path = project_root() / "stacks" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    project = ((document or {}).get("config") or {}).get("gcp:project")
+    if not isinstance(project, str) or not project:
+        raise CloudInventoryError(f"{path}: config gcp:project is not set; the stack's GCP regions live in it")
+    return project
 
 
 def _run(stack: str, state_dir: Path | None, request: Request, output: str, cloud: CloudAccess) -> None:

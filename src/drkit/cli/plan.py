@@ -12,11 +12,13 @@ import click
 import yaml
 
 from drkit.cli.validate import _IsoDate
+from drkit.errors import UnusableInputError
+from drkit.policy.catalog import PolicySet
+from drkit.policy.resources import evaluate_resources
 from drkit.project import default_project_root
 from drkit.provision import gate
 from drkit.provision.errors import ProvisionError
 from drkit.provision.plan_report import as_json, render_text
-from drkit.provision.rules import ResourceRuleContext, evaluate_resources
 from drkit.report import EXIT_OK, EXIT_UNUSABLE_INPUT, EXIT_VIOLATION, jsonout, text
 
 
@@ -51,7 +53,8 @@ def plan(
     stack: str, output_format: str, stacks_dir: Path | None, policies_dir: Path | None, today: date | None
 ) -> None:
     """Run the Pulumi program offline and list what it would create, by region and AZ, then check the
-    resource-level rules (DR4xx). No credentials, no Pulumi CLI.
+    resource rules (DR4xx: mandatory unless the tier makes one advisory, waivable like any rule). No
+    credentials, no Pulumi CLI.
 
     The spec is validated first, as `pulumi up` does; when a spec rule fails, the plan is still shown (what
     would be built once it passes) and the exit status is 1. Exit 0 when everything passes, 1 on a spec or
@@ -69,7 +72,15 @@ def plan(
     if not path.is_file():
         known = ", ".join(sorted(p.name.split(".")[1] for p in stacks_dir.glob("Pulumi.*.yaml"))) or "none"
         _fail(f"no stack {stack}: {path} does not exist (stacks there: {known})")
-    report = gate.validate_stack(path, policies_dir, today or date.today(), _display(path))
+    try:
+        # Loaded once: the spec rules judge the spec, the resource rules (same set) what it builds.
+        policies = PolicySet.load(policies_dir)
+    except UnusableInputError as failure:
+        for error in failure.errors:
+            click.echo(f"error: policy files: {error.render()}", err=True)
+        sys.exit(EXIT_UNUSABLE_INPUT)
+    today = today or date.today()
+    report = gate.validate_stack(path, policies, today, _display(path))
     if report.verdict == "error" or report.spec is None:
         click.echo(text.render([report], []), err=True, nl=False)
         sys.exit(EXIT_UNUSABLE_INPUT)
@@ -84,8 +95,8 @@ def plan(
     except Exception as error:  # a bug in the program must still read as one line, not a traceback
         _fail(f"the Pulumi program failed offline: {type(error).__name__}: {error} (a drkit bug: please report it)")
     regions = [region.name for region in report.spec.regions]
-    results = evaluate_resources(ResourceRuleContext(report.spec, result.resources))
-    failed = rejection is not None or any(not r.passed for r in results)
+    results, _unused = evaluate_resources(policies, report.spec, result.resources, today)
+    failed = rejection is not None or any(r.blocks for r in results)
     code = EXIT_VIOLATION if failed else EXIT_OK
     if output_format == "json":
         document = {

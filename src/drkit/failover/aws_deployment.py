@@ -13,12 +13,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drkit.failover.aws import AwsControlPlane
+from drkit.failover.control import ControlPlane
 from drkit.failover.deployment import Deployment
 from drkit.failover.registry import Cluster
 from drkit.spec.model import Spec
@@ -111,15 +112,37 @@ def clusters_from_inventory(path: Path, stack: str, tls: ClientTls) -> dict[str,
     }
 
 
+class RoleStore(Protocol):
+    """Where a stack's roles and epoch are kept: read from every place that answers, the highest epoch
+    winning; written to every place, the new primary's required."""
+
+    def load(self, initial: Mapping[str, str]) -> tuple[dict[str, str], int]: ...
+
+    def save(self, roles: Mapping[str, str], epoch: int, must: str) -> list[str]: ...
+
+
 def aws_deployment(
     stack: str, spec: Spec, inventory: Path, session: Any, tls: ClientTls, state_dir: Path, **options: Any
 ) -> Deployment:
     control = AwsControlPlane.from_spec(stack, spec, session, **options)
+    store = ParameterRoleStore(stack, list(control.regions), control.client)
+    return cloud_deployment(stack, spec, inventory, tls, state_dir, control, store)
+
+
+def cloud_deployment(
+    stack: str,
+    spec: Spec,
+    inventory: Path,
+    tls: ClientTls,
+    state_dir: Path,
+    control: ControlPlane,
+    store: RoleStore,
+) -> Deployment:
+    """A cloud stack's Deployment from its control plane and role store (AWS, or AWS and GCP together)."""
     clusters = clusters_from_inventory(inventory, stack, tls)
     missing = [region.name for region in spec.regions if region.name not in clusters]
     if missing:
         raise CloudInventoryError(f"--inventory {inventory} has no members of {', '.join(missing)}")
-    store = ParameterRoleStore(stack, list(control.regions), control.client)
     roles, epoch = store.load({region.name: region.role for region in spec.regions})
     deployment: Deployment
 

@@ -1,5 +1,6 @@
-"""DR policy: rules as plain functions over the typed spec, tier presets, waivers and the verdict."""
+"""DR policy: rules as plain functions over the typed spec (or the resources built from it), tier presets,
+waivers and the verdict."""
 
-from drkit.policy.rule import Finding, Rule, RuleContext, rule
+from drkit.policy.rule import Finding, ResourceContext, Rule, RuleContext, rule
 
-__all__ = ["Finding", "Rule", "RuleContext", "rule"]
+__all__ = ["Finding", "ResourceContext", "Rule", "RuleContext", "rule"]

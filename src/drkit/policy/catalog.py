@@ -22,11 +22,21 @@ class PolicySet:
     spec_schema: SchemaChecker
     tiers: dict[str, TierPreset]
     releases: EtcdReleases
-    rules: tuple[Rule, ...]  # sorted by ID
+    rules: tuple[Rule, ...]  # sorted by ID, both scopes
 
     @property
     def rules_by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in self.rules}
+
+    @property
+    def spec_rules(self) -> tuple[Rule, ...]:
+        """What `drkit validate` runs: the rules that judge the spec itself."""
+        return tuple(rule for rule in self.rules if rule.scope == "spec")
+
+    @property
+    def resource_rules(self) -> tuple[Rule, ...]:
+        """What `drkit plan` and the CrossGuard pack run over the resources built from a passing spec."""
+        return tuple(rule for rule in self.rules if rule.scope == "resources")
 
     @classmethod
     def load(cls, directory: Path) -> PolicySet:

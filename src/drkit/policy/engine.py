@@ -5,10 +5,11 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from drkit.errors import InputError, KeyPath, Location, UnusableInputError
-from drkit.policy.rule import Rule, RuleContext
+from drkit.policy.rule import ResourceContext, Rule, RuleContext
 from drkit.spec.model import Waiver
 
 Status = Literal["pass", "fail", "waived", "advisory", "break-glass"]
@@ -24,6 +25,7 @@ class LocatedFinding:
     message: str
     path: KeyPath
     location: Location
+    urn: str | None = None  # a resource rule's finding: the resource it is about
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,27 @@ class RuleResult:
     findings: tuple[LocatedFinding, ...] = ()
     waiver: Waiver | None = None
 
+    @property
+    def blocks(self) -> bool:
+        """Whether this result stops the stack: a mandatory rule failed, unwaived."""
+        return self.status == "fail"
+
 
 def evaluate(
     rules: tuple[Rule, ...],
-    context: RuleContext,
+    context: RuleContext | ResourceContext,
     locate: Callable[[KeyPath], Location],
     break_glass: str | None = None,
 ) -> tuple[tuple[RuleResult, ...], tuple[Waiver, ...]]:
-    """Results per rule, and the waivers that silenced nothing (worth removing). With `break_glass` (the
-    reason for an emergency override), expired waivers still silence their rules for this run."""
-    current = {w.rule: w for w in context.spec.waivers if break_glass or w.expires >= context.today}
+    """Results per rule, and the waivers of these rules that silenced nothing (worth removing); a waiver of a
+    rule of the other scope is judged where that scope runs. With `break_glass` (the reason for an emergency
+    override), expired waivers still silence their rules for this run. Resource rules take the spec's tier
+    and waivers, so both scopes are mandatory, advisory and waived the same way."""
+    today = context.today or date.today()
+    evaluated = {rule.id for rule in rules}
+    current = {w.rule: w for w in context.spec.waivers if w.rule in evaluated and (break_glass or w.expires >= today)}
     used: set[str] = set()
+    tier = context.tier
     results = []
     for rule in rules:
         try:
@@ -54,7 +66,7 @@ def evaluate(
         except Exception as error:  # a bug in a (custom) rule is a broken policy file, reported where it is
             raise UnusableInputError([_crash(rule, error)]) from None
         findings = tuple(
-            LocatedFinding(finding.message, finding.path, locate(finding.path)) for finding in raw_findings
+            LocatedFinding(finding.message, finding.path, locate(finding.path), finding.urn) for finding in raw_findings
         )
         if not findings:
             results.append(RuleResult(rule, "pass"))
@@ -65,7 +77,7 @@ def evaluate(
         elif waiver is not None:
             used.add(rule.id)
             results.append(RuleResult(rule, "waived", findings, waiver))
-        elif context.tier.is_mandatory(rule.id):
+        elif tier is None or tier.is_mandatory(rule.id):
             results.append(RuleResult(rule, "fail", findings))
         else:
             results.append(RuleResult(rule, "advisory", findings))

@@ -83,6 +83,25 @@ for name, value in (("ca.crt", d["ca"]), ("server.crt", d["cert"]), ("server.key
         out.write(value)' "$dir"
 """
 
+# The same command on GCE members (drkit-fetch-tls SECRET REGION), from Secret Manager: the secret's full
+# resource name, read with the instance's service account token from the metadata server (no gcloud needed).
+_FETCH_TLS_GCP = """#!/bin/sh
+# Write this instance's CA, certificate and key from its Secret Manager secret (JSON: ca, cert, key).
+set -eu
+secret="$1"; dir="@PKI@"
+install -d -m 0750 "$dir"
+token=$(curl -sf -H 'Metadata-Flavor: Google' \\
+  http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token \\
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -sf -H "Authorization: Bearer $token" "https://secretmanager.googleapis.com/v1/$secret/versions/latest:access" \\
+  | python3 -c 'import base64,json,sys,os
+d = json.loads(base64.b64decode(json.load(sys.stdin)["payload"]["data"]))
+for name, value in (("ca.crt", d["ca"]), ("server.crt", d["cert"]), ("server.key", d["key"])):
+    path = os.path.join(sys.argv[1], name)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(value)' "$dir"
+"""
+
 _PREPARE_DATA = """#!/bin/sh
 # Format the data volume on first boot only (never over existing data) and mount it at the data dir.
 set -eu
@@ -425,6 +444,8 @@ class Boot:
     version: str
     arch: str  # amd64 or arm64
     tls_secret_id: str
+    # aws: TLS from Secrets Manager with the aws CLI; gcp: from Secret Manager over its REST API.
+    cloud: str = field(default="aws", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -486,6 +507,7 @@ def install_etcd_script(
 
 _INSTALL_ETCD = install_etcd_script()
 _FETCH_TLS = _fill(_FETCH_TLS, pki=PKI_DIR)
+_FETCH_TLS_GCP = _fill(_FETCH_TLS_GCP, pki=PKI_DIR)
 _ETCD_UNIT = _fill(_ETCD_UNIT, bin=BIN_DIR)
 _MIRROR_UNIT = _fill(_MIRROR_UNIT, bin=BIN_DIR, env_dir=MIRROR_ENV_DIR)
 
@@ -515,7 +537,7 @@ def _compressed_file(path: str, content: str, permissions: str = "0644") -> dict
 def _common_files(boot: Boot) -> list[dict[str, str]]:
     return [
         _file(INSTALL_ETCD, _INSTALL_ETCD, "0755"),
-        _file(FETCH_TLS, _FETCH_TLS, "0755"),
+        _file(FETCH_TLS, _FETCH_TLS_GCP if boot.cloud == "gcp" else _FETCH_TLS, "0755"),
     ]
 
 

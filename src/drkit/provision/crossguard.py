@@ -1,12 +1,15 @@
 """The resource rules as a CrossGuard policy pack (policies/pulumi/__main__.py constructs it).
 
 Everything but constructing the PolicyPack is here, so tests exercise the same validate functions the pack
-runs (constructing a PolicyPack starts a gRPC server and blocks). The spec the rules compare against is the
-stack file's, validated as `drkit validate` does; PULUMI_STACK names the stack, as Pulumi sets it for packs.
+runs (constructing a PolicyPack starts a gRPC server and blocks). The pack loads the checkout's policy set
+once: its resource rules become the pack's policies, its spec rules validate the stack file (once per
+preview, as `drkit validate` does), and the stack's tier and waivers apply as in `drkit plan`. PULUMI_STACK
+names the stack, as Pulumi sets it for packs.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -23,10 +26,12 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from drkit.policy.catalog import PolicySet
+from drkit.policy.resources import evaluate_resources
+from drkit.policy.rule import Rule
 from drkit.project import find_project_root
 from drkit.provision import gate
 from drkit.provision.resources import PlannedResource
-from drkit.provision.rules import RESOURCE_RULES, ResourceRule, ResourceRuleContext
 from drkit.spec.model import Spec
 
 PACK_NAME = "drkit-dr"
@@ -86,9 +91,9 @@ def planned(resources: Sequence[PolicyResource]) -> tuple[PlannedResource, ...]:
     return tuple(converted)
 
 
-def stack_spec(stack: str, root: Path, today: date) -> tuple[Spec | None, str | None]:
+def stack_spec(stack: str, root: Path, today: date, policies: PolicySet) -> tuple[Spec | None, str | None]:
     """The stack's validated spec, or the validate report saying why there is none."""
-    report = gate.validate_stack(gate.stack_path(root, stack), root / "policies", today, f"stacks/Pulumi.{stack}.yaml")
+    report = gate.validate_stack(gate.stack_path(root, stack), policies, today, f"stacks/Pulumi.{stack}.yaml")
     message = gate.rejection(report)
     return (report.spec if message is None else None), message
 
@@ -96,40 +101,66 @@ def stack_spec(stack: str, root: Path, today: date) -> tuple[Spec | None, str | 
 SpecSource = Callable[[], tuple[Spec | None, str | None]]
 
 
-def spec_from_environment() -> tuple[Spec | None, str | None]:
-    stack = os.environ.get("PULUMI_STACK")
-    root = find_project_root(Path.cwd()) or find_project_root(Path(__file__).parent)
-    if not stack or root is None:
-        return None, "drkit's policy pack needs PULUMI_STACK and the drkit checkout (run it with `pulumi preview`)"
-    return stack_spec(stack, root, date.today())
+def _checkout() -> Path | None:
+    return find_project_root(Path.cwd()) or find_project_root(Path(__file__).parent)
 
 
-def validator(rule: ResourceRule, spec_source: SpecSource) -> Callable[[StackValidationArgs, ReportViolation], None]:
+def checkout_policies() -> PolicySet:
+    """The policy set of the checkout the pack runs in (raises UnusableInputError when it is broken: the
+    pack cannot start without its rules, and says which file is wrong)."""
+    root = _checkout()
+    if root is None:
+        raise RuntimeError("drkit's policy pack runs inside a drkit checkout (no Pulumi.yaml with policies/ found)")
+    return PolicySet.load(root / "policies")
+
+
+def spec_from_environment(policies: PolicySet) -> SpecSource:
+    def source() -> tuple[Spec | None, str | None]:
+        stack = os.environ.get("PULUMI_STACK")
+        root = _checkout()
+        if not stack or root is None:
+            return None, "drkit's policy pack needs PULUMI_STACK and the drkit checkout (run it with `pulumi preview`)"
+        return stack_spec(stack, root, date.today(), policies)
+
+    return source
+
+
+def validator(
+    rule: Rule, policies: PolicySet, spec_source: SpecSource
+) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         spec, problem = spec_source()
         if spec is None:
             report_violation(f"{rule.id}: cannot check without a valid drkit:spec: {problem}", None)
             return
-        for finding in rule.findings(ResourceRuleContext(spec, planned(args.resources))):
-            report_violation(f"{rule.id}: {finding.message} (fix: {rule.remediation})", finding.urn)
+        (result,), _ = evaluate_resources(policies, spec, planned(args.resources), rules=(rule,))
+        # Waived and advisory results are not violations, as in `drkit plan`; only a blocking failure is.
+        if result.blocks:
+            for finding in result.findings:
+                report_violation(f"{rule.id}: {finding.message} (fix: {rule.remediation})", finding.urn)
 
     return validate
 
 
-def policy_name(rule: ResourceRule) -> str:
+def policy_name(rule: Rule) -> str:
     return rule.id.lower()
 
 
-def stack_policies(spec_source: SpecSource = spec_from_environment) -> list[StackValidationPolicy]:
-    """One mandatory stack policy per resource rule, named by its ID (dr401, ...)."""
+def stack_policies(
+    spec_source: SpecSource | None = None, policies: PolicySet | None = None
+) -> list[StackValidationPolicy]:
+    """One mandatory stack policy per resource rule of the policy set, named by its ID (dr401, ...). The set
+    is loaded once here, and the stack's spec validated once, on the first policy that asks for it."""
+    policies = policies or checkout_policies()
+    source = functools.cache(spec_source or spec_from_environment(policies))
     return [
         StackValidationPolicy(
             name=policy_name(rule),
             description=f"{rule.id}: {rule.name}",
-            validate=validator(rule, spec_source),
+            validate=validator(rule, policies, source),
             enforcement_level=EnforcementLevel.MANDATORY,
             severity=Severity(rule.severity),
             remediation_steps=rule.remediation,
         )
-        for rule in RESOURCE_RULES
+        for rule in policies.resource_rules
     ]

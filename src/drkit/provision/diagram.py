@@ -1,5 +1,6 @@
-"""A Mermaid topology diagram drawn from a plan: regions, AZs and members, load balancers, backup buckets and
-their replication, the mirror, and the global endpoint. docs/topology.md is generated from these."""
+"""A Mermaid topology diagram drawn from a plan: regions (AWS or GCP), AZs or zones and members, load
+balancers, backup buckets (S3, GCS) and their replication, the mirror, and the global endpoint.
+docs/topology.md is generated from these."""
 
 from __future__ import annotations
 
@@ -14,34 +15,48 @@ def _id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", text)
 
 
+_INSTANCES = ("aws:ec2/instance:Instance", "gcp:compute/instance:Instance")
+
+
 def _members(plan: Plan, region: str) -> list[PlannedResource]:
     found = [
-        r for r in plan.of_type("aws:ec2/instance:Instance") if r.tags.get(tags.ROLE) == "member" and r.region == region
+        r for kind in _INSTANCES for r in plan.of_type(kind) if r.tags.get(tags.ROLE) == "member" and r.region == region
     ]
     return sorted(found, key=lambda r: int(r.name.rsplit("-", 1)[1]))
+
+
+def _address(member: PlannedResource) -> str:
+    """An EC2 member's privateIp, a GCE member's fixed networkIP."""
+    return str(member.props.get("privateIp") or member.prop("networkInterfaces", 0, "networkIp"))
 
 
 def mermaid(plan: Plan, spec: Spec) -> str:
     lines = ["flowchart LR"]
     registry = spec.registry
     buckets = sorted(plan.of_type("aws:s3/bucket:Bucket"), key=lambda b: b.name)
+    gcs = sorted(plan.of_type("gcp:storage/bucket:Bucket"), key=lambda b: b.name)
     for region in spec.regions:
         name = region.name
-        lines.append(f'  subgraph {_id(name)}["{name} ({region.role})"]')
+        cloud = "GCP" if region.provider == "gcp" else "AWS"
+        lines.append(f'  subgraph {_id(name)}["{cloud} {name} ({region.role})"]')
         members = _members(plan, name)
-        for az in sorted({m.props["availabilityZone"] for m in members}):
+        for az in sorted({str(m.az) for m in members}):
             lines.append(f'    subgraph {_id(az)}["{az}"]')
-            lines.extend(
-                f'      {_id(m.name)}["{m.name}<br/>{m.props["privateIp"]}"]'
-                for m in members
-                if m.props["availabilityZone"] == az
-            )
+            lines.extend(f'      {_id(m.name)}["{m.name}<br/>{_address(m)}"]' for m in members if m.az == az)
             lines.append("    end")
-        lines.append(f'    {_id(name)}_nlb[["internal NLB :{registry.client_port}"]]')
+        balancer = "internal TCP LB" if region.provider == "gcp" else "internal NLB"
+        lines.append(f'    {_id(name)}_nlb[["{balancer} :{registry.client_port}"]]')
         for bucket in buckets:
             if bucket.region == name:
                 lock = ", Object Lock" if bucket.props.get("objectLockEnabled") else ""
                 lines.append(f'    {_id(bucket.name)}[("{bucket.name}<br/>SSE-KMS{lock}")]')
+        for bucket in gcs:
+            if bucket.region == name:
+                policy = bucket.props.get("retentionPolicy") or {}
+                lock = ", locked" if policy.get("isLocked") else ""
+                kept = f", retention {int(policy['retentionPeriod']) // 86400}d{lock}" if policy else ""
+                physical = bucket.props.get("name", bucket.name)
+                lines.append(f'    {_id(bucket.name)}[("{physical}<br/>CMEK{kept}")]')
         for mirror in plan.of_type("aws:ec2/instance:Instance"):
             if mirror.tags.get(tags.ROLE) == "mirror" and mirror.region == name:
                 lines.append(f'    {_id(mirror.name)}(["{mirror.name}<br/>etcdctl make-mirror"])')

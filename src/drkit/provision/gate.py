@@ -36,13 +36,19 @@ BREAK_GLASS_ENV = "DRKIT_BREAK_GLASS"
 
 
 def validate_stack(
-    path: Path, policies_dir: Path, today: date, display: str | None = None, break_glass: str | None = None
+    path: Path,
+    policies: Path | PolicySet,
+    today: date,
+    display: str | None = None,
+    break_glass: str | None = None,
 ) -> StackReport:
-    """The stack's validation report; a broken policy set is reported as an unusable input, never raised."""
-    try:
-        policies = PolicySet.load(policies_dir)
-    except UnusableInputError as failure:
-        return StackReport(display or str(path), None, tuple(failure.errors))
+    """The stack's validation report against a policy set (or the directory to load it from, once); a broken
+    policy set is reported as an unusable input, never raised."""
+    if isinstance(policies, Path):
+        try:
+            policies = PolicySet.load(policies)
+        except UnusableInputError as failure:
+            return StackReport(display or str(path), None, tuple(failure.errors))
     return validate_file(path, policies, today, display, break_glass)
 
 

@@ -2,7 +2,8 @@
 
 route53-failover: per region an HTTP health check of etcd's /health (the spec's interval and threshold), a
 control check that only drkit's failover flips, and a calculated check that needs both; PRIMARY and
-SECONDARY CNAME records (the spec's TTL) use the calculated ones. A standby is therefore never answered
+SECONDARY records (the spec's TTL) use the calculated ones: a CNAME to an AWS region's internal NLB, an A
+record with a GCP region's internal load balancer address. A standby is therefore never answered
 before a failover has promoted it, whatever its own health says.
 
 The control is a CALCULATED check with no children, a threshold of 0 and Disabled: Route 53 documents that
@@ -23,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from drkit.provision import tags
-from drkit.provision.registry_cluster import RegistryCluster
+from drkit.provision.client_access import AnyCluster
 from drkit.spec.model import GlobalEndpoint as EndpointSpec
 from drkit.spec.model import Registry
 
@@ -35,7 +36,7 @@ class GlobalEndpointArgs:
     stack: str
     endpoint: EndpointSpec
     registry: Registry
-    clusters: list[RegistryCluster]  # primary first, then standbys in spec order
+    clusters: list[AnyCluster]  # primary first, then standbys in spec order (AWS or GCP, behind one interface)
     # global-accelerator: built before the clusters (create_accelerator), whose server certificates name its
     # DNS name, since that is the address clients reach the members through.
     accelerator: aws.globalaccelerator.Accelerator | None = None
@@ -86,11 +87,14 @@ class GlobalEndpoint(pulumi.ComponentResource):
         # Route 53 allows one PRIMARY and one SECONDARY per name: the first standby is the failover target.
         for cluster, failover in zip(self.args.clusters[:2], ("PRIMARY", "SECONDARY"), strict=False):
             region = cluster.args.region.name
-            assert cluster.health_lb is not None  # built for every cluster when the endpoint is route53-failover
+            # The public health listener in front of the region's members: an NLB's name on AWS, an external
+            # address on GCP (its internal load balancer is out of Route 53's reach, as an internal NLB is).
+            fqdn, ip_address = cluster.health_check_target()
             reachable = aws.route53.HealthCheck(
                 f"{region}-health",
                 type="HTTP",
-                fqdn=cluster.health_lb.dns_name,
+                fqdn=fqdn,
+                ip_address=ip_address,
                 port=registry.metrics_port,
                 resource_path=endpoint.health_check.path,
                 request_interval=int(endpoint.health_check.interval),
@@ -117,13 +121,14 @@ class GlobalEndpoint(pulumi.ComponentResource):
                 tags=self._tags(region, f"{region}-serving"),
                 opts=self._opts(),
             )
+            record_type, target = cluster.dns_record()  # CNAME to an NLB on AWS, A to a GCP internal address
             aws.route53.Record(
                 f"{region}-{failover.lower()}",
                 zone_id=zone.zone_id,
                 name=record_name,
-                type="CNAME",
+                type=record_type,
                 ttl=int(endpoint.ttl),
-                records=[cluster.client_lb.dns_name],
+                records=[target],
                 set_identifier=region,
                 failover_routing_policies=[{"type": failover}],
                 health_check_id=serving.id,

@@ -36,6 +36,8 @@ class ClusterFacts:
     instance_ids: tuple[str, ...] = ()  # in placement order
     transfer_bucket: str = ""  # the region's SSM transfer bucket (drkit.provision.ssm_transfer)
     tls_secret_arns: tuple[str, ...] = ()  # each member's TLS secret, in placement order (TLS stacks)
+    cloud: str = "aws"  # aws: instance_ids are EC2 IDs (SSM); gcp: GCE instance names (IAP), in `project`
+    project: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,28 @@ def ssm_connection(instance_id: str, region: str, bucket: str) -> dict[str, Any]
     }
 
 
+def iap_connection(instance: str, zone: str, project: str) -> dict[str, Any]:
+    """How Ansible reaches a GCE member: SSH through an IAP TCP tunnel (gcloud's ProxyCommand), as root. The
+    members have no external address and accept SSH only from IAP's range (drkit.provision.gcp); who may log
+    in is IAM's (OS Login is on). ansible_host stays the private address, for those who reach it over a VPN."""
+    tunnel = (
+        f"gcloud compute start-iap-tunnel {instance} 22 --listen-on-stdin --zone={zone} --project={project}"
+        " --verbosity=warning"
+    )
+    return {
+        "ansible_connection": "ssh",
+        "ansible_ssh_common_args": f"-o ProxyCommand='{tunnel}' -o StrictHostKeyChecking=accept-new",
+        "ansible_become": True,
+    }
+
+
+def _connection(cluster: ClusterFacts, member: MemberPlacement) -> dict[str, Any]:
+    instance = cluster.instance_ids[member.index] if cluster.instance_ids else ""
+    if cluster.cloud == "gcp":
+        return iap_connection(instance, member.az, cluster.project)
+    return ssm_connection(instance, cluster.region, cluster.transfer_bucket)
+
+
 def group_name(region: str) -> str:
     return f"region_{region.replace('-', '_')}"
 
@@ -92,11 +116,7 @@ def inventory_document(
         hosts = {
             member.name: {
                 "ansible_host": member.private_ip,
-                **ssm_connection(
-                    cluster.instance_ids[member.index] if cluster.instance_ids else "",
-                    cluster.region,
-                    cluster.transfer_bucket,
-                ),
+                **_connection(cluster, member),
                 **host_vars(
                     MemberVars(
                         drkit_member_name=member.name,

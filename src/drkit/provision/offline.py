@@ -1,7 +1,8 @@
 """Run the program offline under Pulumi's own mocks and record every resource it registers, as plain data.
 
 No credentials, no CLI, no plugins: the mocks answer the few invokes the program makes (AZs, AMI, prefix list,
-existing subnets, hosted zone) with plausible values and echo inputs back as outputs, adding the computed
+existing subnets, hosted zone, Route 53's checker ranges; GCP's zones, project number and GCS service agent)
+with plausible values and echo inputs back as outputs, adding the computed
 attributes the program reads (IDs, ARNs, DNS names, PEM text). Secrets stay marked, so the rules can tell.
 """
 
@@ -25,6 +26,11 @@ ACCOUNT = "123456789012"
 MOCK_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nbW9jayBrZXkgbWF0ZXJpYWw=\n-----END PRIVATE KEY-----\n"
 MOCK_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nbW9jayBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n"
 _PROVIDER_TYPE = "pulumi:providers:aws"
+_GCP_PROVIDER_TYPE = "pulumi:providers:gcp"
+_PROVIDER_TYPES = (_PROVIDER_TYPE, _GCP_PROVIDER_TYPE)
+GCP_PROJECT_NUMBER = "123456789012"
+# Route 53's health checkers, a few of the ranges AWS publishes for them (the mocks answer getIpRanges).
+ROUTE53_CHECKER_RANGES = ("15.177.0.0/18", "54.183.255.128/26", "54.228.16.0/26", "107.23.255.0/26")
 
 
 def _short_hash(text: str) -> str:
@@ -36,6 +42,7 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def __init__(self, unavailable_zones: Collection[str] = ()) -> None:
         self.region_of_provider: dict[str, str] = {}  # provider id -> region
+        self.project_of_provider: dict[str, str] = {}  # gcp provider id -> project
         self.unavailable_zones = frozenset(unavailable_zones)  # AZ names an incident has taken out
         self._subnets_seen: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -47,11 +54,15 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         name, typ = args.name, args.typ
-        if typ == _PROVIDER_TYPE:
+        if typ in _PROVIDER_TYPES:
             provider_id = f"{name}-id"
             self.region_of_provider[provider_id] = str(args.inputs.get("region", "us-east-1"))
+            if typ == _GCP_PROVIDER_TYPE:
+                self.project_of_provider[provider_id] = str(args.inputs.get("project", "mock-project"))
             return provider_id, dict(args.inputs)
         region = self.region(args.provider)
+        if typ.startswith("gcp:"):
+            return self._gcp_resource(args, region)
         service = typ.split(":")[1].split("/")[0] if typ.count(":") == 2 else "mock"
         resource_id = _ID_PREFIXES.get(typ, "") + _short_hash(f"{typ}:{name}")
         state: dict[str, Any] = {
@@ -90,7 +101,51 @@ class CloudMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:route53/getZone:getZone":
             return {"zoneId": "Z0MOCKZONE0001", "name": args.args.get("name", ""), "id": "Z0MOCKZONE0001"}
+        if token == "aws:index/getIpRanges:getIpRanges":
+            return {"cidrBlocks": list(ROUTE53_CHECKER_RANGES), "ipv6CidrBlocks": [], "id": "ip-ranges"}
+        if token == "gcp:compute/getZones:getZones":
+            return self._gcp_zones(str(args.args.get("region", region)), args.args.get("status"))
+        if token == "gcp:organizations/getProject:getProject":
+            project = args.args.get("projectId", "mock-project")
+            return {"number": GCP_PROJECT_NUMBER, "projectId": project, "name": project, "id": f"projects/{project}"}
+        if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            email = f"service-{GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+            return {"emailAddress": email, "member": f"serviceAccount:{email}", "id": email}
         return {}
+
+    def _gcp_zones(self, region: str, status: str | None) -> dict[str, Any]:
+        """GCP names zones region-letter, not always from a: us-east1 has b, c, d (the mocks say so too)."""
+        letters = "bcd" if region == "us-east1" else "abcf"
+        names = [f"{region}-{letter}" for letter in letters]
+        if status == "UP":
+            names = [name for name in names if name not in self.unavailable_zones]
+        return {"names": names, "id": region}
+
+    def _gcp_resource(self, args: pulumi.runtime.MockResourceArgs, region: str) -> tuple[str, dict[str, Any]]:
+        """GCP's computed attributes the program reads: self links, names, emails, addresses, key names."""
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        project = self.project_of_provider.get(provider_id, "mock-project")
+        typ, name, inputs = args.typ, args.name, args.inputs
+        physical = str(inputs.get("name", name))
+        kind = typ.split(":")[-1]
+        where = f"zones/{inputs['zone']}" if "zone" in inputs else f"regions/{region}"
+        resource_id = f"projects/{project}/{where}/{kind[0].lower()}{kind[1:]}s/{physical}"
+        state: dict[str, Any] = {**inputs, "id": resource_id, "name": physical, "project": project}
+        state["selfLink"] = f"https://www.googleapis.com/compute/v1/{resource_id}"
+        if typ == "gcp:kms/keyRing:KeyRing":
+            state["id"] = f"projects/{project}/locations/{inputs.get('location')}/keyRings/{physical}"
+        elif typ == "gcp:kms/cryptoKey:CryptoKey":
+            state["id"] = f"{inputs.get('keyRing')}/cryptoKeys/{physical}"
+        elif typ == "gcp:secretmanager/secret:Secret":
+            state["id"] = state["name"] = f"projects/{project}/secrets/{inputs.get('secretId')}"
+        elif typ == "gcp:serviceaccount/account:Account":
+            state["email"] = f"{inputs.get('accountId')}@{project}.iam.gserviceaccount.com"
+        elif typ == "gcp:compute/address:Address":
+            # An internal address is the one the program fixed; an external one is GCP's pick.
+            state["address"] = inputs.get("address") or f"34.120.{int(_short_hash(physical)[:4], 16) % 250}.10"
+        elif typ == "gcp:storage/bucket:Bucket":
+            state["url"] = f"gs://{physical}"
+        return str(state["id"]), state
 
     def _zones(self, region: str, state: str | None) -> dict[str, Any]:
         """Four AZs; zone IDs map to names in no particular order, as they do per account in AWS."""
@@ -164,7 +219,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 type=request.type,
                 name=request.name,
                 props=props,
-                region=props.get("region") if request.type == _PROVIDER_TYPE else self._region(request.provider),
+                region=props.get("region") if request.type in _PROVIDER_TYPES else self._region(request.provider),
                 secret_props=frozenset(secret) | frozenset(request.additionalSecretOutputs),
                 parent=request.parent or None,
                 options=_options(request),
@@ -176,7 +231,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def _region(self, provider_ref: str) -> str | None:
         return (
             self.cloud.region(provider_ref)
-            if provider_ref.startswith("urn:") and _PROVIDER_TYPE in provider_ref
+            if provider_ref.startswith("urn:") and any(kind in provider_ref for kind in _PROVIDER_TYPES)
             else None
         )
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drkit.policy.engine import RuleResult
 from drkit.provision.resources import Plan, PlannedResource
-from drkit.provision.rules import ResourceRuleResult
 
 # What is worth a glance per type; everything else is in --format json.
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -28,6 +28,12 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "objectLockEnabled"),
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ("bucket",),
     "aws:route53/healthCheck:HealthCheck": ("type", "requestInterval", "failureThreshold"),
+    "gcp:compute/instance:Instance": ("machineType",),
+    "gcp:compute/disk:Disk": ("type", "size"),
+    "gcp:compute/subnetwork:Subnetwork": ("ipCidrRange",),
+    "gcp:compute/forwardingRule:ForwardingRule": ("loadBalancingScheme", "ports", "ipAddress"),
+    "gcp:compute/firewall:Firewall": ("sourceRanges", "sourceTags"),
+    "gcp:storage/bucket:Bucket": ("name", "location", "retentionPolicy"),
     "aws:route53/record:Record": ("name", "type", "ttl", "setIdentifier"),
     "aws:globalaccelerator/endpointGroup:EndpointGroup": (
         "endpointGroupRegion",
@@ -94,7 +100,7 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def render_text(plan: Plan, region_order: list[str], results: list[ResourceRuleResult]) -> str:
+def render_text(plan: Plan, region_order: list[str], results: tuple[RuleResult, ...]) -> str:
     groups = grouped(plan, region_order)
     total = sum(len(group.resources) for group in groups)
     lines = [f"plan for stack {plan.stack} (offline, Pulumi mocks): {total} resources"]
@@ -125,18 +131,28 @@ def option_flags(resource: PlannedResource) -> list[str]:
     return flags
 
 
-def render_rules(results: list[ResourceRuleResult]) -> str:
-    failed = [result for result in results if not result.passed]
-    lines = [f"resource rules: {len(results) - len(failed)} passed, {len(failed)} failed"]
-    for result in failed:
+def render_rules(results: tuple[RuleResult, ...]) -> str:
+    counts = {
+        status: sum(1 for r in results if r.status == status) for status in ("pass", "fail", "waived", "advisory")
+    }
+    lines = [
+        f"resource rules: {counts['pass']} passed, {counts['fail']} failed, {counts['waived']} waived,"
+        f" {counts['advisory']} advisory"
+    ]
+    for result in results:
+        if result.status == "pass":
+            continue
         rule = result.rule
-        lines.append(f"  FAIL      {rule.id} [{rule.severity}] {rule.name}")
+        lines.append(f"  {result.status.upper():<9} {rule.id} [{rule.severity}] {rule.name}")
         lines.extend(f"            {finding.message}" for finding in result.findings)
-        lines.append(f"            fix: {rule.remediation}")
+        if result.waiver is not None:
+            lines.append(f"            waived until {result.waiver.expires}: {result.waiver.reason}")
+        else:
+            lines.append(f"            fix: {rule.remediation}")
     return "\n".join(lines)
 
 
-def as_json(plan: Plan, region_order: list[str], results: list[ResourceRuleResult]) -> dict[str, Any]:
+def as_json(plan: Plan, region_order: list[str], results: tuple[RuleResult, ...]) -> dict[str, Any]:
     groups = grouped(plan, region_order)
     regions: dict[str, dict[str, int]] = {}
     for group in groups:
@@ -169,7 +185,7 @@ def as_json(plan: Plan, region_order: list[str], results: list[ResourceRuleResul
                 "id": result.rule.id,
                 "name": result.rule.name,
                 "severity": result.rule.severity,
-                "status": "pass" if result.passed else "fail",
+                "status": result.status,
                 "findings": [{"message": f.message, "urn": f.urn} for f in result.findings],
             }
             for result in results

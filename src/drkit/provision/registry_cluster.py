@@ -65,6 +65,7 @@ class RegistryClusterArgs:
 
 
 class RegistryCluster(pulumi.ComponentResource):
+    cloud = "aws"
     network: Network
     placements: list[MemberPlacement]
     instances: list[aws.ec2.Instance]
@@ -130,19 +131,7 @@ class RegistryCluster(pulumi.ComponentResource):
     # Helpers -------------------------------------------------------------------------------------------------
 
     def _bootstrap_members(self) -> int:
-        """How many members formed the cluster: drkit:bootstrapMembers once written down, else (the stack's
-        first `pulumi up`) every member the spec asks for."""
-        region = self.args.region
-        recorded = stack_config.bootstrap_members(region.name)
-        if recorded is None:
-            return region.members
-        if recorded > region.members:
-            raise ProvisionError(
-                f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
-                f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
-                " count never changes after the first `pulumi up`; lower regions[].members only down to it"
-            )
-        return recorded
+        return bootstrap_count(self.args.region)
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self.provider, **kwargs)
@@ -613,9 +602,33 @@ class RegistryCluster(pulumi.ComponentResource):
             "ETCD_INITIAL_CLUSTER_STATE": "new",
         }
 
+    def dns_record(self) -> tuple[str, pulumi.Input[str]]:
+        """What the global endpoint's record points at: the internal client NLB (a CNAME to its DNS name)."""
+        return "CNAME", self.client_lb.dns_name
+
+    def health_check_target(self) -> tuple[pulumi.Input[str] | None, pulumi.Input[str] | None]:
+        """Where Route 53 checks this region's /health, as (fqdn, ip_address): the public health NLB's name."""
+        assert self.health_lb is not None, "built for every cluster when the endpoint is route53-failover"
+        return self.health_lb.dns_name, None
+
     @property
     def member_endpoints(self) -> str:
         return client_endpoints(self.placements, self.args.registry.client_port, self.scheme)
+
+
+def bootstrap_count(region: Region) -> int:
+    """How many members formed the region's cluster: drkit:bootstrapMembers once written down, else (the
+    stack's first `pulumi up`) every member the spec asks for. The same on AWS and GCP."""
+    recorded = stack_config.bootstrap_members(region.name)
+    if recorded is None:
+        return region.members
+    if recorded > region.members:
+        raise ProvisionError(
+            f"drkit:bootstrapMembers.{region.name} is {recorded} but drkit:spec.regions[{region.index}].members is"
+            f" {region.members}: members are removed with `etcdctl member remove` first, and the bootstrap"
+            " count never changes after the first `pulumi up`; lower regions[].members only down to it"
+        )
+    return recorded
 
 
 def member_policy(buckets: list[str], keys: list[str], secrets: list[str], promoting_stack: str = "") -> str:

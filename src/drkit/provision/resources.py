@@ -24,12 +24,17 @@ class PlannedResource:
 
     @property
     def tags(self) -> Mapping[str, str]:
+        """AWS tags, or a GCP resource's labels read back as drkit's tag keys (tags.from_labels)."""
         value = self.props.get("tags")
-        return value if isinstance(value, Mapping) else {}
+        if isinstance(value, Mapping):
+            return value
+        labels = self.props.get("labels")
+        return tags.from_labels(dict(labels)) if isinstance(labels, Mapping) else {}
 
     @property
     def az(self) -> str | None:
-        zone = self.props.get("availabilityZone")
+        """The AZ (AWS availabilityZone) or zone (GCE instances and disks) the resource is placed in."""
+        zone = self.props.get("availabilityZone", self.props.get("zone"))
         return zone if isinstance(zone, str) else self.tags.get(tags.AZ)
 
     def prop(self, *path: str | int) -> Any:

@@ -99,6 +99,11 @@ def collecting() -> Iterator[list[str]]:
             _collected = None
 
 
+# Provider keys the program reads too: the GCP project of gcp regions (drkit.provision.gcp.providers).
+PROVIDER_KEYS = ("gcp:project",)
+
+
 def config_from_stack_file(config: Mapping[str, Any]) -> dict[str, Any]:
     """The program's non-spec keys found in a stack file's `config:` mapping, by their full names."""
-    return {f"{NAMESPACE}:{key}": config[f"{NAMESPACE}:{key}"] for key in KEYS if f"{NAMESPACE}:{key}" in config}
+    found = {f"{NAMESPACE}:{key}": config[f"{NAMESPACE}:{key}"] for key in KEYS if f"{NAMESPACE}:{key}" in config}
+    return found | {key: config[key] for key in PROVIDER_KEYS if key in config}

@@ -58,10 +58,11 @@ class Region:
     provider: str
     role: str
     availability_zones: int
-    instance_type: str
+    instance_type: str  # an EC2 instance type on aws, a GCE machine type on gcp
     members: int  # the region's own count, or registry.members
     members_overridden: bool  # True when the region sets its own members
     network: Network
+    zones: tuple[str, ...] = ()  # the AZs/zones the spec names (empty: the region's first available ones)
 
     @property
     def members_path(self) -> tuple[str | int, ...]:
@@ -102,12 +103,15 @@ class BackupTarget:
     replication_time_control: bool
     object_lock: float | None
     object_lock_mode: str | None  # s3: compliance or governance
+    # object_lock is the time a snapshot cannot be deleted: S3 Object Lock, or a gcs target's retentionPolicy
+    # (the same promise to the rules and estimates); retention_locked is GCS bucket lock on that policy.
     bucket: str | None  # s3: the bucket's name, when the spec sets it
     host: str | None
     path: str | None
     transport: str | None  # rsync: ssh or daemon
     module: str | None  # rsync daemon module
     port: int | None
+    retention_locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             members=region.get("members", registry.members),
             members_overridden="members" in region,
             network=_network(region.get("network", {})),
+            zones=tuple(region.get("zones", ())),
         )
         for index, region in enumerate(raw["regions"])
     )
@@ -260,7 +265,7 @@ def build_spec(raw: dict[str, Any], preset_objectives: Mapping[str, Objective]) 
             prefixes=tuple(replication_raw["prefixes"]),
             max_lag=parse_duration(replication_raw["maxLag"]),
         ),
-        backups=_backups(raw["backups"], primary_name) if "backups" in raw else None,
+        backups=_backups(raw["backups"], primary_name, raw["regions"]) if "backups" in raw else None,
         global_endpoint=GlobalEndpoint(
             type=endpoint_raw["type"],
             health_check=HealthCheck(
@@ -308,7 +313,7 @@ def _network(raw: dict[str, Any]) -> Network:
     )
 
 
-def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
+def _backups(raw: dict[str, Any], primary_name: str, regions: list[dict[str, Any]]) -> Backups:
     retention = raw["retention"]
     return Backups(
         schedule=raw["schedule"],
@@ -317,10 +322,10 @@ def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
             BackupTarget(
                 index=index,
                 type=target["type"],
-                region=target.get("region", primary_name),
+                region=target.get("region", _default_target_region(target, regions, primary_name)),
                 replica_region=target.get("replicaRegion"),
                 replication_time_control=target.get("replicationTimeControl", False),
-                object_lock=parse_duration(target["objectLock"]) if "objectLock" in target else None,
+                object_lock=_lock_period(target),
                 object_lock_mode=target.get("objectLockMode"),
                 bucket=target.get("bucket"),
                 host=target.get("host"),
@@ -328,7 +333,20 @@ def _backups(raw: dict[str, Any], primary_name: str) -> Backups:
                 transport=target.get("transport"),
                 module=target.get("module"),
                 port=target.get("port"),
+                retention_locked=target.get("lockRetentionPolicy", False),
             )
             for index, target in enumerate(raw["targets"])
         ),
     )
+
+
+def _lock_period(target: dict[str, Any]) -> float | None:
+    written = target.get("objectLock", target.get("retentionPolicy"))
+    return parse_duration(written) if written is not None else None
+
+
+def _default_target_region(target: dict[str, Any], regions: list[dict[str, Any]], primary: str) -> str:
+    """A gcs bucket lives in GCP: the first gcp region of the spec when the target names none."""
+    if target["type"] == "gcs":
+        return next((r["name"] for r in regions if r.get("provider") == "gcp"), primary)
+    return primary

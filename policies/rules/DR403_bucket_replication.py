@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from drkit.policy import Finding, ResourceContext, rule
 from drkit.provision import tags
 from drkit.provision.resources import PlannedResource
-from drkit.provision.rules.base import ResourceFinding, ResourceRuleContext, resource_rule
 
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 
-@resource_rule(
+@rule(
     id="DR403",
+    scope="resources",
     name="Ensure every backup bucket is replicated to a bucket in another region",
     category="backup",
     severity="high",
@@ -22,7 +23,7 @@ REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
     " replica bucket, versioning on both and the replication configuration (with RTC when"
     " replicationTimeControl is true).",
 )
-def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
+def check(ctx: ResourceContext) -> Iterator[Finding]:
     """For each bucket tagged as a backup bucket: versioning is Enabled (S3 replicates only versioned
     buckets), a replication configuration with an Enabled rule sends it to a bucket whose region differs
     from its own, and when the spec's target asks for replicationTimeControl, that rule has Replication
@@ -38,43 +39,45 @@ def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
         if bucket.tags.get(tags.ROLE) != "backup":
             continue
         if name not in versioned:
-            yield ResourceFinding(f"backup bucket {name} is not versioned, so S3 cannot replicate it", bucket.urn)
+            yield Finding(f"backup bucket {name} is not versioned, so S3 cannot replicate it", urn=bucket.urn)
         config = replications.get(name)
         if config is None:
-            yield ResourceFinding(f"backup bucket {name} is not replicated to another region", bucket.urn)
+            yield Finding(f"backup bucket {name} is not replicated to another region", urn=bucket.urn)
             continue
         yield from _rules(ctx, name, bucket, config, buckets)
 
 
 def _rules(
-    ctx: ResourceRuleContext,
+    ctx: ResourceContext,
     name: str,
     bucket: PlannedResource,
     config: PlannedResource,
     buckets: dict[str, PlannedResource],
-) -> Iterator[ResourceFinding]:
-    enabled = [rule for rule in config.props.get("rules") or [] if rule.get("status") == "Enabled"]
+) -> Iterator[Finding]:
+    enabled = [entry for entry in config.props.get("rules") or [] if entry.get("status") == "Enabled"]
     elsewhere = []
-    for rule in enabled:
-        destination = str((rule.get("destination") or {}).get("bucket", "")).removeprefix("arn:aws:s3:::")
+    for entry in enabled:
+        destination = str((entry.get("destination") or {}).get("bucket", "")).removeprefix("arn:aws:s3:::")
         target = buckets.get(destination)
         if target is not None and target.region and target.region != bucket.region:
-            elsewhere.append(rule)
+            elsewhere.append(entry)
     if not elsewhere:
-        yield ResourceFinding(
+        yield Finding(
             f"backup bucket {name} replicates to no bucket of this stack in another region than {bucket.region}",
-            config.urn,
+            urn=config.urn,
         )
         return
     if _wants_rtc(ctx, bucket) and not any(
-        ((rule.get("destination") or {}).get("replicationTime") or {}).get("status") == "Enabled" for rule in elsewhere
+        ((entry.get("destination") or {}).get("replicationTime") or {}).get("status") == "Enabled"
+        for entry in elsewhere
     ):
-        yield ResourceFinding(
-            f"backup bucket {name}: the spec asks for replicationTimeControl, the replication rule has none", config.urn
+        yield Finding(
+            f"backup bucket {name}: the spec asks for replicationTimeControl, the replication rule has none",
+            urn=config.urn,
         )
 
 
-def _wants_rtc(ctx: ResourceRuleContext, bucket: PlannedResource) -> bool:
+def _wants_rtc(ctx: ResourceContext, bucket: PlannedResource) -> bool:
     index = bucket.tags.get(tags.BACKUP_TARGET)
     targets = ctx.spec.backups.targets if ctx.spec.backups else ()
     if index is None or not index.isdigit() or int(index) >= len(targets):

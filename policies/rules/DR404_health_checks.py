@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from drkit.policy import Finding, ResourceContext, rule
 from drkit.provision import tags
-from drkit.provision.rules.base import ResourceFinding, ResourceRuleContext, resource_rule
 from drkit.spec.units import format_duration
 
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -14,15 +14,16 @@ ENDPOINT_GROUP = "aws:globalaccelerator/endpointGroup:EndpointGroup"
 _ENDPOINT_CHECK_TYPES = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
 
 
-@resource_rule(
+@rule(
     id="DR404",
+    scope="resources",
     name="Ensure the global endpoint health-checks every region with the spec's interval and threshold",
     category="availability",
     severity="high",
     remediation="Build the endpoint from globalEndpoint.healthCheck (interval, failureThreshold): one health check"
     " (route53-failover) or endpoint group (global-accelerator) per region, with PRIMARY and SECONDARY records.",
 )
-def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
+def check(ctx: ResourceContext) -> Iterator[Finding]:
     """The failover time the estimates promise is interval x failureThreshold: a check that runs slower, or
     waits for more failures, fails over later than the spec says. Route 53: each region served by the
     endpoint (the primary and the first standby) has an endpoint health check with RequestInterval and
@@ -40,14 +41,14 @@ def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
         for region in regions:
             found = [c for c in checks if c.tags.get(tags.REGION) == region]
             if not found:
-                yield ResourceFinding(f"region {region} has no Route 53 health check")
+                yield Finding(f"region {region} has no Route 53 health check")
             for health_check in found:
                 got = (health_check.props.get("requestInterval"), health_check.props.get("failureThreshold"))
                 if got != (interval, threshold):
-                    yield ResourceFinding(
+                    yield Finding(
                         f"health check {health_check.name} runs every {got[0]}s with threshold {got[1]}; the spec"
                         f" says {wanted}",
-                        health_check.urn,
+                        urn=health_check.urn,
                     )
         policies = {
             policy.get("type"): record
@@ -57,19 +58,19 @@ def check(ctx: ResourceRuleContext) -> Iterator[ResourceFinding]:
         for role in ("PRIMARY", "SECONDARY")[: len(regions)]:
             record = policies.get(role)
             if record is None:
-                yield ResourceFinding(f"no {role} failover record for {endpoint.name}")
+                yield Finding(f"no {role} failover record for {endpoint.name}")
             elif not record.props.get("healthCheckId"):
-                yield ResourceFinding(f"the {role} record {record.name} has no health check", record.urn)
+                yield Finding(f"the {role} record {record.name} has no health check", urn=record.urn)
         return
     groups = {str(group.props.get("endpointGroupRegion")): group for group in ctx.of_type(ENDPOINT_GROUP)}
     for spec_region in ctx.spec.regions:
         group = groups.get(spec_region.name)
         if group is None:
-            yield ResourceFinding(f"region {spec_region.name} has no Global Accelerator endpoint group")
+            yield Finding(f"region {spec_region.name} has no Global Accelerator endpoint group")
             continue
         got = (group.props.get("healthCheckIntervalSeconds"), group.props.get("thresholdCount"))
         if got != (interval, threshold):
-            yield ResourceFinding(
+            yield Finding(
                 f"endpoint group {group.name} checks every {got[0]}s with threshold {got[1]}; the spec says {wanted}",
-                group.urn,
+                urn=group.urn,
             )
