@@ -21,11 +21,10 @@ import pulumi_aws as aws
 from drkit.provision import cloud_init, stack_config, tags
 from drkit.provision.backup_vault import account_prefix
 from drkit.provision.errors import ProvisionError
+from drkit.provision.etcd_config import member_environment
 from drkit.provision.layout import (
     MemberPlacement,
     client_endpoints,
-    initial_cluster,
-    join_initial_cluster,
     joins_running_cluster,
     place_members,
 )
@@ -568,39 +567,15 @@ class RegistryCluster(pulumi.ComponentResource):
 
     def etcd_environment(self, member: MemberPlacement) -> dict[str, str]:
         """etcd's configuration as ETCD_* variables (etcd reads them as its flags)."""
-        registry = self.args.registry
-        scheme = self.scheme
-        env = {
-            "ETCD_NAME": member.name,
-            "ETCD_DATA_DIR": cloud_init.DATA_DIR,
-            "ETCD_LISTEN_PEER_URLS": f"{scheme}://0.0.0.0:{registry.peer_port}",
-            "ETCD_LISTEN_CLIENT_URLS": f"{scheme}://0.0.0.0:{registry.client_port}",
-            "ETCD_LISTEN_METRICS_URLS": f"http://0.0.0.0:{registry.metrics_port}",
-            "ETCD_ADVERTISE_CLIENT_URLS": f"{scheme}://{member.private_ip}:{registry.client_port}",
-            "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"{scheme}://{member.private_ip}:{registry.peer_port}",
-            **self._cluster_membership(member),
-            "ETCD_INITIAL_CLUSTER_TOKEN": f"drkit-{self.args.stack}-{self.args.region.name}",
-            "ETCD_HEARTBEAT_INTERVAL": str(round(registry.heartbeat_interval * 1000)),
-            "ETCD_ELECTION_TIMEOUT": str(round(registry.election_timeout * 1000)),
-            "ETCD_QUOTA_BACKEND_BYTES": str(registry.quota_backend_bytes),
-        }
-        if registry.tls:
-            env |= cloud_init.etcd_tls_env()
-        return env
-
-    def _cluster_membership(self, member: MemberPlacement) -> dict[str, str]:
-        """Bootstrap members form the cluster together (state new); a member added later joins the running
-        one (state existing) once the member playbook has `member add`ed it (cloud_init.MemberBoot.joining)."""
-        port, scheme = self.args.registry.peer_port, self.scheme
-        if joins_running_cluster(member, self.bootstrap_members):
-            return {
-                "ETCD_INITIAL_CLUSTER": join_initial_cluster(self.placements, member, port, scheme),
-                "ETCD_INITIAL_CLUSTER_STATE": "existing",
-            }
-        return {
-            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
-            "ETCD_INITIAL_CLUSTER_STATE": "new",
-        }
+        return member_environment(
+            self.args.registry,
+            self.args.stack,
+            self.args.region.name,
+            self.scheme,
+            self.placements,
+            self.bootstrap_members,
+            member,
+        )
 
     def dns_record(self) -> tuple[str, pulumi.Input[str]]:
         """What the global endpoint's record points at: the internal client NLB (a CNAME to its DNS name)."""

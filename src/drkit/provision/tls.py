@@ -7,6 +7,7 @@ where a provider schema would not say so.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -41,6 +42,15 @@ class IssuedCertificate:
     @property
     def key_pem(self) -> pulumi.Output[str]:
         return secret(self.key.private_key_pem)
+
+
+def bundle(ca: CertificateAuthority, issued: IssuedCertificate) -> pulumi.Output[str]:
+    """The CA, the certificate and its key as the one JSON document a member fetches at boot, as a secret."""
+    return secret(
+        pulumi.Output.all(ca=ca.cert.cert_pem, cert=issued.cert.cert_pem, key=issued.key_pem).apply(
+            lambda parts: json.dumps({"ca": parts["ca"], "cert": parts["cert"], "key": parts["key"]})
+        )
+    )
 
 
 def private_key(name: str, parent: pulumi.Resource | None) -> tls.PrivateKey:

@@ -6,12 +6,10 @@ plain text, so the key goes into a secret encrypted with the region's KMS key, a
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
-from drkit.provision.tls import CertificateAuthority, IssuedCertificate, secret
+from drkit.provision.tls import CertificateAuthority, IssuedCertificate, bundle
 
 
 def tls_secret(
@@ -31,13 +29,10 @@ def tls_secret(
         tags={**tags, "drkit:role": "tls-material"},
         opts=opts,
     )
-    bundle = pulumi.Output.all(ca=ca.cert.cert_pem, cert=issued.cert.cert_pem, key=issued.key_pem).apply(
-        lambda parts: json.dumps({"ca": parts["ca"], "cert": parts["cert"], "key": parts["key"]})
-    )
     aws.secretsmanager.SecretVersion(
         f"{name}-value",
         secret_id=holder.id,
-        secret_string=secret(bundle),
+        secret_string=bundle(ca, issued),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secretString"])),
     )
     return holder

@@ -11,7 +11,6 @@ IAP's forwarding range. Nothing is open to 0.0.0.0/0 (DR405).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from drkit.provision import cloud_init, tags
+from drkit.provision.etcd_config import member_environment
 from drkit.provision.gcp.network import (
     GOOGLE_HEALTH_CHECK_RANGES,
     IAP_TCP_RANGE,
@@ -31,14 +31,12 @@ from drkit.provision.gcp.network import (
 from drkit.provision.layout import (
     MemberPlacement,
     client_endpoints,
-    initial_cluster,
-    join_initial_cluster,
     joins_running_cluster,
     place_members,
     resource_prefix,
 )
 from drkit.provision.registry_cluster import RegistryClusterArgs, bootstrap_count
-from drkit.provision.tls import IssuedCertificate, issue, secret
+from drkit.provision.tls import IssuedCertificate, bundle, issue
 
 TYPE = "drkit:provision:GcpRegistryCluster"
 _GIB = 1024**3
@@ -255,13 +253,10 @@ class GcpRegistryCluster(pulumi.ComponentResource):
             labels=labels,
             opts=opts,
         )
-        bundle = pulumi.Output.all(ca=ca.cert.cert_pem, cert=issued.cert.cert_pem, key=issued.key_pem).apply(
-            lambda parts: json.dumps({"ca": parts["ca"], "cert": parts["cert"], "key": parts["key"]})
-        )
         gcp.secretmanager.SecretVersion(
             f"{name}-value",
             secret=holder.id,
-            secret_data=secret(bundle),
+            secret_data=bundle(ca, issued),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secretData"])),
         )
         return holder
@@ -331,38 +326,16 @@ class GcpRegistryCluster(pulumi.ComponentResource):
         return render
 
     def _etcd_environment(self, member: MemberPlacement) -> dict[str, str]:
-        registry, scheme = self.args.registry, self.scheme
-        env = {
-            "ETCD_NAME": member.name,
-            "ETCD_DATA_DIR": cloud_init.DATA_DIR,
-            "ETCD_LISTEN_PEER_URLS": f"{scheme}://0.0.0.0:{registry.peer_port}",
-            "ETCD_LISTEN_CLIENT_URLS": f"{scheme}://0.0.0.0:{registry.client_port}",
-            "ETCD_LISTEN_METRICS_URLS": f"http://0.0.0.0:{registry.metrics_port}",
-            "ETCD_ADVERTISE_CLIENT_URLS": f"{scheme}://{member.private_ip}:{registry.client_port}",
-            "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"{scheme}://{member.private_ip}:{registry.peer_port}",
-            **self._cluster_membership(member),
-            "ETCD_INITIAL_CLUSTER_TOKEN": f"drkit-{self.args.stack}-{self.args.region.name}",
-            "ETCD_HEARTBEAT_INTERVAL": str(round(registry.heartbeat_interval * 1000)),
-            "ETCD_ELECTION_TIMEOUT": str(round(registry.election_timeout * 1000)),
-            "ETCD_QUOTA_BACKEND_BYTES": str(registry.quota_backend_bytes),
-        }
-        if registry.tls:
-            env |= cloud_init.etcd_tls_env()
-        return env
-
-    def _cluster_membership(self, member: MemberPlacement) -> dict[str, str]:
-        """As on AWS: bootstrap members form the cluster (state new); a member added later joins the running
-        one (state existing) once the member playbook has `member add`ed it."""
-        port, scheme = self.args.registry.peer_port, self.scheme
-        if joins_running_cluster(member, self.bootstrap_members):
-            return {
-                "ETCD_INITIAL_CLUSTER": join_initial_cluster(self.placements, member, port, scheme),
-                "ETCD_INITIAL_CLUSTER_STATE": "existing",
-            }
-        return {
-            "ETCD_INITIAL_CLUSTER": initial_cluster(self.placements[: self.bootstrap_members], port, scheme),
-            "ETCD_INITIAL_CLUSTER_STATE": "new",
-        }
+        """As on AWS (drkit.provision.etcd_config): the clouds differ in where members are, not in etcd's flags."""
+        return member_environment(
+            self.args.registry,
+            self.args.stack,
+            self.args.region.name,
+            self.scheme,
+            self.placements,
+            self.bootstrap_members,
+            member,
+        )
 
     def _groups(self) -> list[gcp.compute.InstanceGroup]:
         """One unmanaged instance group per zone: a backend service balances over groups, not instances."""
