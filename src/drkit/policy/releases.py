@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -14,32 +15,16 @@ VersionStatus = Literal["safe", "unsafe", "unknown"]
 
 
 @dataclass(frozen=True)
-class ReleaseLine:
-    minor: str
-    latest: int
-    safe_from: int
-    why: str
-
-
-@dataclass(frozen=True)
 class EtcdReleases:
-    lines: dict[str, ReleaseLine]
+    # Release line ("3.5") -> its entry as the file has it (latest, safeFrom, why; checked by its schema at
+    # load): the form drkit.registry's upgrade_rules reads, so validate and the upgrade playbook judge alike.
+    lines: Mapping[str, Mapping[str, Any]]
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> EtcdReleases:
-        return cls(
-            {
-                minor: ReleaseLine(minor, line["latest"], line["safeFrom"], line["why"])
-                for minor, line in data["lines"].items()
-            }
-        )
+        return cls(dict(data["lines"]))
 
     def status(self, version: str) -> tuple[VersionStatus, str]:
-        """Whether a major.minor.patch version is safe, unsafe (known bugs) or unknown, and why: the upgrade
-        playbook's own function (drkit.registry's upgrade_rules), so validate and the playbook agree."""
-        lines = {
-            minor: {"latest": line.latest, "safeFrom": line.safe_from, "why": line.why}
-            for minor, line in self.lines.items()
-        }
-        status, why = release_status(lines, version)
+        """Whether a major.minor.patch version is safe, unsafe (known bugs) or unknown, and why."""
+        status, why = release_status(self.lines, version)
         return cast(VersionStatus, status), why

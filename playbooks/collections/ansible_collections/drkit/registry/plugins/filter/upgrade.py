@@ -1,11 +1,12 @@
-"""Filters of the drkit.registry collection for the upgrade playbook: its refusals, judged on the controller."""
+"""Filters of the drkit.registry collection for the upgrade playbook: where it starts and its refusals, judged
+on the controller."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.drkit.registry.plugins.module_utils.upgrade_rules import upgrade_refusals
+from ansible_collections.drkit.registry.plugins.module_utils.upgrade_rules import source_version, upgrade_refusals
 
 
 def refusals(
@@ -24,6 +25,12 @@ def refusals(
     )
 
 
+def source(running: list[str], target: str) -> str:
+    """`versions | drkit.registry.upgrade_source(target)`: the version the upgrade starts from, as the
+    refusals judge it."""
+    return source_version(running, str(target))
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"upgrade_refusals": refusals}
+        return {"upgrade_refusals": refusals, "upgrade_source": source}
